@@ -1,0 +1,211 @@
+// The one API contract. Both the core (handlers) and the renderer (clients) import this module;
+// Electron IPC and HTTP/WebSocket are two transports of exactly these calls and events.
+// Inputs are zod schemas (validated at every edge); outputs are TypeScript types.
+import { z } from 'zod';
+import type { FrameData, FrameStub, LogInfo } from '../logs/model.js';
+
+/** Marks an output type without a runtime validator (the core is trusted to produce it). */
+function returns<T>(): T {
+  return undefined as unknown as T;
+}
+
+const logId = z.string().min(1).max(200);
+
+export interface LogEntry {
+  logId: string;
+  path: string;
+  name: string;
+  format: string;
+  open: boolean;
+  lastOpenedAt: string | null;
+}
+
+export interface ServerInfo {
+  version: string;
+  transport: 'ipc' | 'http';
+  /** Whether the UI may offer a native file dialog. */
+  nativeDialogs: boolean;
+}
+
+export const methods = {
+  getServerInfo: {
+    input: z.object({}).strict(),
+    output: returns<ServerInfo>(),
+  },
+  /** Logs known to the workspace (recent and currently open). */
+  listLogs: {
+    input: z.object({}).strict(),
+    output: returns<LogEntry[]>(),
+  },
+  openLog: {
+    input: z
+      .object({
+        path: z.string().min(1).max(4096),
+        /** Sensor id whose timestamps define frames; defaults to the lidar. */
+        referenceSensor: z.string().min(1).max(200).optional(),
+      })
+      .strict(),
+    output: returns<LogInfo>(),
+  },
+  closeLog: {
+    input: z.object({ logId }).strict(),
+    output: returns<{ closed: boolean }>(),
+  },
+  getLogInfo: {
+    input: z.object({ logId }).strict(),
+    output: returns<LogInfo>(),
+  },
+  listFrames: {
+    input: z.object({ logId }).strict(),
+    output: returns<FrameStub[]>(),
+  },
+  getFrame: {
+    input: z
+      .object({
+        logId,
+        index: z.number().int().min(0),
+        /** Leave out heavy payloads the caller does not need. */
+        include: z
+          .object({
+            cameras: z.boolean().default(true),
+            lidar: z.boolean().default(true),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict(),
+    output: returns<FrameData>(),
+  },
+} as const;
+
+export type MethodName = keyof typeof methods;
+export type MethodInput<M extends MethodName> = z.input<(typeof methods)[M]['input']>;
+export type ParsedInput<M extends MethodName> = z.output<(typeof methods)[M]['input']>;
+export type MethodOutput<M extends MethodName> = (typeof methods)[M]['output'];
+
+export interface ProgressEvent {
+  taskId: string;
+  label: string;
+  done: number;
+  total: number;
+  /** Items per second, when meaningful. */
+  rate?: number;
+  etaS?: number;
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  message?: string;
+}
+
+export interface Events {
+  progress: ProgressEvent;
+  logOpened: { logId: string; name: string };
+  logClosed: { logId: string };
+  notice: { level: 'info' | 'warning' | 'error'; message: string };
+}
+export type EventName = keyof Events;
+export const eventNames: readonly EventName[] = ['progress', 'logOpened', 'logClosed', 'notice'];
+
+export type ErrorCode =
+  | 'BAD_INPUT'
+  | 'UNKNOWN_METHOD'
+  | 'NOT_FOUND'
+  | 'BAD_LOG'
+  | 'OUT_OF_RANGE'
+  | 'UNSUPPORTED'
+  | 'INTERNAL';
+
+/** The one error type that crosses transports; `message` is written for the user. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  toJSON(): SerializedApiError {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+
+  static from(value: unknown): ApiError {
+    if (value instanceof ApiError) return value;
+    if (isSerializedApiError(value)) return new ApiError(value.code, value.message, value.details);
+    const message = value instanceof Error ? value.message : String(value);
+    return new ApiError('INTERNAL', message);
+  }
+}
+
+export interface SerializedApiError {
+  code: ErrorCode;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export function isSerializedApiError(value: unknown): value is SerializedApiError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { code?: unknown }).code === 'string' &&
+    typeof (value as { message?: unknown }).message === 'string'
+  );
+}
+
+export const httpStatusOf: Record<ErrorCode, number> = {
+  BAD_INPUT: 400,
+  UNKNOWN_METHOD: 404,
+  NOT_FOUND: 404,
+  BAD_LOG: 422,
+  OUT_OF_RANGE: 416,
+  UNSUPPORTED: 415,
+  INTERNAL: 500,
+};
+
+/** What a renderer holds, whichever transport is behind it. */
+export type SightlineApi = {
+  [M in MethodName]: (input: MethodInput<M>) => Promise<MethodOutput<M>>;
+} & {
+  on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void;
+};
+
+/** Validates raw transport input for one method; throws ApiError('BAD_INPUT') naming the fields. */
+export function parseInput<M extends MethodName>(method: M, raw: unknown): ParsedInput<M> {
+  const schema = methods[method].input;
+  const result = schema.safeParse(raw ?? {});
+  if (!result.success) {
+    const issues = result.error.issues
+      .map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`)
+      .join('; ');
+    throw new ApiError('BAD_INPUT', `Invalid input for ${method}: ${issues}`);
+  }
+  return result.data as ParsedInput<M>;
+}
+
+export function isMethodName(name: string): name is MethodName {
+  return Object.prototype.hasOwnProperty.call(methods, name);
+}
+
+/** IPC channel names; the preload and main use only these. */
+export const ipcChannels = {
+  invoke: 'sightline:invoke',
+  event: 'sightline:event',
+  pathForFile: 'sightline:path-for-file',
+  openDialog: 'sightline:open-dialog',
+} as const;
+
+/** What the Electron preload exposes on `window.sightlineBridge` (contextBridge). */
+export interface SightlineBridge {
+  invoke(method: MethodName, input: unknown): Promise<{ ok: true; value: unknown } | { ok: false; error: SerializedApiError }>;
+  onEvent(listener: (event: EventName, payload: unknown) => void): () => void;
+  /** Absolute path of a dropped file (Electron's webUtils). */
+  pathForFile(file: File): string;
+  /** Native open dialog; resolves to a path or null when cancelled. */
+  showOpenDialog(): Promise<string | null>;
+}
+
+/** HTTP transport routes. */
+export const httpRoutes = {
+  call: '/api/call/', // POST /api/call/<method>, JSON body, wire-encoded response
+  events: '/api/events', // WebSocket, JSON {event, payload} messages
+  upload: '/api/upload', // POST raw bytes (?name=file.mcap) -> { path }, for drag and drop in web mode
+} as const;
