@@ -78,7 +78,7 @@ export interface LogInfo {
   referenceSensor: string;
   streams: StreamInfo[];
   sensors: SensorInfo[];
-  /** Number of ground-truth 3D boxes across the log. */
+  /** Ground-truth label count: boxes where the format lists them cheaply, else label messages. */
   labelCount: number;
   warnings: string[];
 }

@@ -1,0 +1,44 @@
+// The handler table: one function per contract method, over the core. Both transports
+// dispatch through `dispatch`, which validates input at the edge.
+import type { SightlineCore } from '../app/core.js';
+import { softwareVersion } from '../version.js';
+import {
+  ApiError,
+  isMethodName,
+  parseInput,
+  type MethodName,
+  type MethodOutput,
+  type ParsedInput,
+} from './contract.js';
+
+export type Handlers = {
+  [M in MethodName]: (input: ParsedInput<M>) => Promise<MethodOutput<M>>;
+};
+
+export interface HandlerContext {
+  transport: 'ipc' | 'http';
+  nativeDialogs: boolean;
+}
+
+export function createHandlers(core: SightlineCore, context: HandlerContext): Handlers {
+  return {
+    getServerInfo: async () => ({ version: softwareVersion, transport: context.transport, nativeDialogs: context.nativeDialogs }),
+    listLogs: async () => core.listLogs(),
+    openLog: async ({ path, referenceSensor }) => core.openLog(path, referenceSensor),
+    closeLog: async ({ logId }) => ({ closed: await core.closeLog(logId) }),
+    getLogInfo: async ({ logId }) => core.getLog(logId).info,
+    listFrames: async ({ logId }) => [...core.getLog(logId).frames],
+    getFrame: async ({ logId, index, include }) => core.getFrame(logId, index, include),
+  };
+}
+
+/** Validates and runs one call; every failure surfaces as an ApiError. */
+export async function dispatch(handlers: Handlers, method: string, rawInput: unknown): Promise<unknown> {
+  if (!isMethodName(method)) throw new ApiError('UNKNOWN_METHOD', `Unknown method '${method}'`);
+  const input = parseInput(method, rawInput);
+  try {
+    return await (handlers[method] as (i: unknown) => Promise<unknown>)(input);
+  } catch (error) {
+    throw ApiError.from(error);
+  }
+}

@@ -1,0 +1,266 @@
+// Adapters from decoded Foxglove schema messages (foxglove.*) to the drive model.
+import type { Box2D, Box3D, CameraImage, CameraIntrinsics, Pose, Vec3 } from '../model.js';
+import { applyPose, composePoses, yawFromQuat } from '../transforms.js';
+import type { PlainMessage } from './decoders.js';
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v && typeof v === 'object' ? (v as Obj) : {});
+const num = (v: unknown, fallback = 0): number => {
+  const n = typeof v === 'string' ? Number(v) : typeof v === 'number' ? v : NaN;
+  return Number.isFinite(n) ? n : fallback;
+};
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const bytes = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : new Uint8Array());
+
+export function stampNsOf(message: PlainMessage, key = 'timestamp'): bigint | undefined {
+  const t = message[key];
+  if (!t || typeof t !== 'object') return undefined;
+  const o = t as Obj;
+  const sec = o.seconds ?? o.sec;
+  const nsec = o.nanos ?? o.nsec;
+  if (sec === undefined) return undefined;
+  return BigInt(String(sec)) * 1_000_000_000n + BigInt(String(nsec ?? 0));
+}
+
+export function toPose(value: unknown): Pose {
+  const o = obj(value);
+  const p = obj(o.position ?? o.translation);
+  const q = obj(o.orientation ?? o.rotation);
+  const hasQ = q.x !== undefined || q.y !== undefined || q.z !== undefined || q.w !== undefined;
+  return {
+    translation: [num(p.x), num(p.y), num(p.z)],
+    rotation: hasQ ? [num(q.x), num(q.y), num(q.z), num(q.w, 1)] : [0, 0, 0, 1],
+  };
+}
+
+export interface FoxgloveTransform {
+  timeNs: bigint | undefined;
+  parent: string;
+  child: string;
+  pose: Pose;
+}
+
+export function toTransforms(schemaName: string, message: PlainMessage): FoxgloveTransform[] {
+  const list = schemaName === 'foxglove.FrameTransforms' ? arr(message.transforms).map(obj) : [message];
+  return list.map((t) => ({
+    timeNs: stampNsOf(t),
+    parent: str(t.parent_frame_id),
+    child: str(t.child_frame_id),
+    pose: toPose({ translation: t.translation, rotation: t.rotation }),
+  }));
+}
+
+export function toPoseInFrame(message: PlainMessage): { timeNs?: bigint; frameId: string; pose: Pose } {
+  return { timeNs: stampNsOf(message), frameId: str(message.frame_id), pose: toPose(message.pose) };
+}
+
+export function toIntrinsics(message: PlainMessage): CameraIntrinsics {
+  const K = arr(message.K ?? message.k).map((v) => num(v));
+  let P = arr(message.P ?? message.p).map((v) => num(v));
+  if (P.length !== 12 && K.length === 9) P = [K[0]!, K[1]!, K[2]!, 0, K[3]!, K[4]!, K[5]!, 0, K[6]!, K[7]!, K[8]!, 0];
+  return {
+    width: num(message.width),
+    height: num(message.height),
+    K,
+    P,
+    distortionModel: str(message.distortion_model),
+    D: arr(message.D ?? message.d).map((v) => num(v)),
+  };
+}
+
+const IMAGE_FORMATS: Record<string, CameraImage['format']> = { jpeg: 'jpeg', jpg: 'jpeg', png: 'png', webp: 'webp' };
+
+export function toCompressedImage(message: PlainMessage): { format: CameraImage['format']; data: Uint8Array; frameId: string } {
+  const raw = str(message.format).toLowerCase();
+  const format = IMAGE_FORMATS[raw] ?? (raw.includes('png') ? 'png' : 'jpeg');
+  return { format, data: bytes(message.data), frameId: str(message.frame_id) };
+}
+
+// foxglove.PackedElementField.NumericType
+const NUMERIC_READERS: Record<number, [size: number, read: (v: DataView, o: number) => number]> = {
+  1: [1, (v, o) => v.getUint8(o)],
+  2: [1, (v, o) => v.getInt8(o)],
+  3: [2, (v, o) => v.getUint16(o, true)],
+  4: [2, (v, o) => v.getInt16(o, true)],
+  5: [4, (v, o) => v.getUint32(o, true)],
+  6: [4, (v, o) => v.getInt32(o, true)],
+  7: [4, (v, o) => v.getFloat32(o, true)],
+  8: [8, (v, o) => v.getFloat64(o, true)],
+};
+
+export interface DecodedPoints {
+  frameId: string;
+  count: number;
+  positions: Float32Array;
+  fields: Record<string, Float32Array>;
+  /** Points dropped because a coordinate was NaN or infinite. */
+  droppedNonFinite: number;
+  warnings: string[];
+}
+
+/** foxglove.PointCloud -> typed arrays, dropping non-finite points and applying the cloud's own pose. */
+export function toPointCloud(message: PlainMessage): DecodedPoints {
+  const data = bytes(message.data);
+  const stride = num(message.point_stride);
+  const warnings: string[] = [];
+  const fields = arr(message.fields).map(obj);
+  const byName = new Map(fields.map((f) => [str(f.name), f]));
+  const reader = (name: string) => {
+    const f = byName.get(name);
+    if (!f) return undefined;
+    const r = NUMERIC_READERS[num(f.type)];
+    return r ? { offset: num(f.offset), size: r[0], read: r[1] } : undefined;
+  };
+  const x = reader('x');
+  const y = reader('y');
+  const z = reader('z');
+  if (!x || !y || stride <= 0) {
+    return { frameId: str(message.frame_id), count: 0, positions: new Float32Array(), fields: {}, droppedNonFinite: 0, warnings: ['point cloud without x/y fields or stride'] };
+  }
+  let total = Math.floor(data.byteLength / stride);
+  if (data.byteLength % stride !== 0) warnings.push(`point data length ${data.byteLength} is not a multiple of the stride ${stride}`);
+  for (const f of [x, y, z]) if (f && f.offset + f.size > stride) total = 0;
+  const extras = [...byName.keys()].filter((n) => !['x', 'y', 'z'].includes(n)).map((n) => [n, reader(n)] as const);
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const positions = new Float32Array(total * 3);
+  const extraArrays = extras.map(() => new Float32Array(total));
+  let n = 0;
+  let dropped = 0;
+  const floatFast = x.size === 4 && y.size === 4 && (!z || z.size === 4) && NUMERIC_READERS[7]![1] === x.read;
+  for (let i = 0; i < total; i++) {
+    const base = i * stride;
+    const px = floatFast ? view.getFloat32(base + x.offset, true) : x.read(view, base + x.offset);
+    const py = floatFast ? view.getFloat32(base + y.offset, true) : y.read(view, base + y.offset);
+    const pz = z ? z.read(view, base + z.offset) : 0;
+    if (!Number.isFinite(px) || !Number.isFinite(py) || !Number.isFinite(pz)) {
+      dropped++;
+      continue;
+    }
+    positions[n * 3] = px;
+    positions[n * 3 + 1] = py;
+    positions[n * 3 + 2] = pz;
+    for (let e = 0; e < extras.length; e++) {
+      const r = extras[e]![1];
+      if (r) extraArrays[e]![n] = r.read(view, base + r.offset);
+    }
+    n++;
+  }
+  if (dropped > 0) warnings.push(`${dropped} points with NaN or infinite coordinates dropped`);
+  const pose = toPose(message.pose);
+  const isIdentity = pose.translation.every((v) => v === 0) && pose.rotation[3] === 1;
+  if (!isIdentity) {
+    for (let i = 0; i < n; i++) {
+      const p = applyPose(pose, [positions[i * 3]!, positions[i * 3 + 1]!, positions[i * 3 + 2]!]);
+      positions.set(p, i * 3);
+    }
+  }
+  const out: Record<string, Float32Array> = {};
+  extras.forEach(([name, r], e) => {
+    if (r) out[name] = n === total ? extraArrays[e]! : extraArrays[e]!.slice(0, n);
+  });
+  return {
+    frameId: str(message.frame_id),
+    count: n,
+    positions: n === total ? positions : positions.slice(0, n * 3),
+    fields: out,
+    droppedNonFinite: dropped,
+    warnings,
+  };
+}
+
+export interface SceneBoxes {
+  frameId: string;
+  timeNs?: bigint;
+  boxes: Array<Box3D & { pose: Pose }>;
+  lines: Array<{ id: string; frameId: string; points: Vec3[] }>;
+}
+
+/** foxglove.SceneUpdate -> boxes (cubes) and polylines (line primitives), in each entity's frame. */
+export function toSceneUpdate(message: PlainMessage): SceneBoxes[] {
+  return arr(message.entities).map((raw) => {
+    const e = obj(raw);
+    const metadata = Object.fromEntries(arr(e.metadata).map((kv) => [str(obj(kv).key), str(obj(kv).value)]));
+    const id = str(e.id);
+    const label = metadata.class ?? metadata.label ?? metadata.category ?? (id.split(/[:/]/)[0] || 'object');
+    const boxes = arr(e.cubes).map((c, i) => {
+      const cube = obj(c);
+      const pose = toPose(cube.pose);
+      const size = obj(cube.size);
+      return {
+        id: arr(e.cubes).length > 1 ? `${id}#${i}` : id,
+        label,
+        center: pose.translation,
+        size: [num(size.x), num(size.y), num(size.z)] as Vec3,
+        yaw: yawFromQuat(pose.rotation),
+        trackId: metadata.track_id ?? (id || undefined),
+        attributes: metadata,
+        pose,
+      };
+    });
+    const lines = arr(e.lines).map((l, i) => {
+      const line = obj(l);
+      const pose = toPose(line.pose);
+      return {
+        id: `${id}#line${i}`,
+        frameId: str(e.frame_id),
+        points: arr(line.points).map((p) => applyPose(pose, [num(obj(p).x), num(obj(p).y), num(obj(p).z)])),
+      };
+    });
+    return { frameId: str(e.frame_id), timeNs: stampNsOf(e), boxes, lines };
+  });
+}
+
+/** Re-expresses a box given in `frame` into the ego frame with the ego <- frame pose. */
+export function boxToEgo(box: Box3D & { pose: Pose }, egoFromFrame: Pose): Box3D {
+  const pose = composePoses(egoFromFrame, box.pose);
+  const { pose: _unused, ...rest } = box;
+  return { ...rest, center: pose.translation, yaw: yawFromQuat(pose.rotation) };
+}
+
+const LINE_LOOP = 2;
+
+/** foxglove.ImageAnnotations -> 2D boxes: 4-point LINE_LOOPs, labelled by the text at their top-left corner. */
+export function toImageBoxes(message: PlainMessage, sensorId: string, idPrefix: string): Box2D[] {
+  const texts = arr(message.texts).map((t) => {
+    const o = obj(t);
+    const p = obj(o.position);
+    return { x: num(p.x), y: num(p.y), text: str(o.text) };
+  });
+  const boxes: Box2D[] = [];
+  arr(message.points).forEach((raw, i) => {
+    const a = obj(raw);
+    const pts = arr(a.points).map((p) => ({ x: num(obj(p).x), y: num(obj(p).y) }));
+    if (num(a.type) !== LINE_LOOP || pts.length !== 4) return;
+    const xs = pts.map((p) => p.x);
+    const ys = pts.map((p) => p.y);
+    const x1 = Math.min(...xs);
+    const y1 = Math.min(...ys);
+    const x2 = Math.max(...xs);
+    const y2 = Math.max(...ys);
+    let best: (typeof texts)[number] | undefined;
+    let bestDist = 12; // px: a label further away than this belongs to another box
+    for (const t of texts) {
+      const d = Math.hypot(t.x - x1, t.y - y1);
+      if (d < bestDist) {
+        best = t;
+        bestDist = d;
+      }
+    }
+    const [label = 'object', trackId, score] = (best?.text ?? '').split(/\s+/);
+    const parsedScore = score !== undefined ? Number(score) : trackId !== undefined && /^0?\.\d+$/.test(trackId) ? Number(trackId) : undefined;
+    boxes.push({
+      id: `${idPrefix}:${i}`,
+      sensorId,
+      label: label.toLowerCase() === 'dontcare' ? 'DontCare' : label,
+      x1,
+      y1,
+      x2,
+      y2,
+      trackId: trackId && !/^0?\.\d+$/.test(trackId) ? trackId : undefined,
+      score: parsedScore !== undefined && Number.isFinite(parsedScore) ? parsedScore : undefined,
+      ignore: label.toLowerCase() === 'dontcare' || undefined,
+    });
+  });
+  return boxes;
+}
