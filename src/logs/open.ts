@@ -5,7 +5,8 @@ import { open as openFile, stat } from 'node:fs/promises';
 import type { DriveLog } from './driveLog.js';
 import { LogError } from './errors.js';
 import type { LogFormat } from './model.js';
-import { openMcapLog } from './mcap/mcapLog.js';
+import { McapIndexedSource } from './mcap/indexedSource.js';
+import { openMessageLog } from './messages/messageLog.js';
 
 const MCAP_MAGIC = Buffer.from([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]);
 const ROSBAG_MAGIC = Buffer.from('#ROSBAG V2.0\n');
@@ -62,7 +63,7 @@ export async function openDriveLog(
   const openOptions = { ...options, fingerprint: detected.fingerprint };
   switch (detected.format) {
     case 'mcap':
-      return openMcapLog(path, openOptions);
+      return openMessageLog(await McapIndexedSource.open(path), { ...openOptions, format: 'mcap' });
     default:
       throw new LogError(`${path}: ${detected.format} logs are not supported yet`, { path });
   }

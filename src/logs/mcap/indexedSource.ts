@@ -7,40 +7,29 @@ import { loadDecompressHandlers } from '@mcap/support';
 import { ByteLru } from '../../util/lru.js';
 import { FileReadable } from './fileReadable.js';
 import { LogError } from '../errors.js';
+import { buildChannelIndex, type MessageRef, type MessageSource, type SourceChannel } from '../messages/source.js';
+
+const EMPTY_TIMES = new BigInt64Array();
 
 const OP_MESSAGE = 0x05;
 const OP_CHUNK = 0x06;
 const OP_MESSAGE_INDEX = 0x07;
 
-/** Per-channel message index as parallel typed arrays (sorted by log time). */
-export interface ChannelIndex {
-  channelId: number;
-  logTimes: BigInt64Array;
-  chunk: Uint32Array;
-  offset: Float64Array; // offset of the message record inside the uncompressed chunk
-}
-
-export interface McapMessageRef {
-  channelId: number;
-  logTime: bigint;
-  chunk: number;
-  offset: number;
-}
-
-export interface DecodedRecordMessage {
-  channelId: number;
-  logTime: bigint;
-  publishTime: bigint;
-  data: Uint8Array;
+interface ChannelIndex {
+  times: BigInt64Array;
+  block: Uint32Array; // chunk number
+  locator: Float64Array; // offset of the message record inside the uncompressed chunk
 }
 
 let decompressHandlersPromise: Promise<DecompressHandlers> | undefined;
-function decompressHandlers(): Promise<DecompressHandlers> {
+export function decompressHandlers(): Promise<DecompressHandlers> {
   decompressHandlersPromise ??= loadDecompressHandlers();
   return decompressHandlersPromise;
 }
 
-export class McapIndexedSource {
+export class McapIndexedSource implements MessageSource {
+  readonly channels: SourceChannel[];
+  readonly warnings: string[] = [];
   private readonly chunkCache: ByteLru<number, Uint8Array>;
   private readonly pending = new Map<number, Promise<Uint8Array>>();
 
@@ -48,11 +37,22 @@ export class McapIndexedSource {
     readonly path: string,
     private readonly readable: FileReadable,
     readonly reader: McapIndexedReader,
-    readonly channels: ReadonlyMap<number, ChannelIndex>,
+    private readonly index: ReadonlyMap<number, ChannelIndex>,
     private readonly handlers: DecompressHandlers,
     chunkCacheBytes: number,
   ) {
     this.chunkCache = new ByteLru(chunkCacheBytes, (b) => b.byteLength);
+    this.channels = [...reader.channelsById.values()].map((ch) => {
+      const schema = reader.schemasById.get(ch.schemaId);
+      return {
+        id: ch.id,
+        topic: ch.topic,
+        schemaName: schema?.name ?? '',
+        schemaEncoding: schema?.encoding ?? '',
+        schemaData: schema?.data ?? new Uint8Array(),
+        messageEncoding: ch.messageEncoding,
+      };
+    });
   }
 
   static async open(path: string, options: { chunkCacheBytes?: number } = {}): Promise<McapIndexedSource> {
@@ -88,56 +88,23 @@ export class McapIndexedSource {
     return Number(this.readable.knownSize);
   }
 
-  /** Index position of the message nearest to `timeNs` on a channel, within `toleranceNs`. */
-  nearest(channelId: number, timeNs: bigint, toleranceNs: bigint): McapMessageRef | undefined {
-    const index = this.channels.get(channelId);
-    if (!index || index.logTimes.length === 0) return undefined;
-    const times = index.logTimes;
-    let lo = 0;
-    let hi = times.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (times[mid]! < timeNs) lo = mid + 1;
-      else hi = mid;
-    }
-    let best = -1;
-    let bestGap = 0n;
-    for (const i of [lo - 1, lo]) {
-      if (i < 0 || i >= times.length) continue;
-      const gap = times[i]! > timeNs ? times[i]! - timeNs : timeNs - times[i]!;
-      if (best < 0 || gap < bestGap) {
-        best = i;
-        bestGap = gap;
-      }
-    }
-    if (best < 0 || bestGap > toleranceNs) return undefined;
-    return this.refAt(index, best);
+  times(channelId: number): BigInt64Array {
+    return this.index.get(channelId)?.times ?? EMPTY_TIMES;
   }
 
-  /** Messages on a channel with log time in [startNs, endNs]. */
-  range(channelId: number, startNs: bigint, endNs: bigint): McapMessageRef[] {
-    const index = this.channels.get(channelId);
-    if (!index) return [];
-    const out: McapMessageRef[] = [];
-    for (let i = 0; i < index.logTimes.length; i++) {
-      const t = index.logTimes[i]!;
-      if (t >= startNs && t <= endNs) out.push(this.refAt(index, i));
-    }
-    return out;
+  refAt(channelId: number, i: number): MessageRef {
+    const index = this.index.get(channelId)!;
+    return { channelId, logTime: index.times[i]!, block: index.block[i]!, locator: index.locator[i]! };
   }
 
-  refAt(index: ChannelIndex, i: number): McapMessageRef {
-    return { channelId: index.channelId, logTime: index.logTimes[i]!, chunk: index.chunk[i]!, offset: index.offset[i]! };
-  }
-
-  async readMessage(ref: McapMessageRef): Promise<DecodedRecordMessage> {
-    const records = await this.chunkRecords(ref.chunk);
+  async readMessage(ref: MessageRef): Promise<Uint8Array> {
+    const records = await this.chunkRecords(ref.block);
     const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-    const at = ref.offset;
+    const at = ref.locator;
     if (at + 9 > records.byteLength || view.getUint8(at) !== OP_MESSAGE) {
       throw new LogError(`${this.path}: message index points at a non-message record`, {
         path: this.path,
-        offset: Number(this.reader.chunkIndexes[ref.chunk]!.chunkStartOffset),
+        offset: Number(this.reader.chunkIndexes[ref.block]!.chunkStartOffset),
       });
     }
     const length = Number(view.getBigUint64(at + 1, true));
@@ -145,12 +112,7 @@ export class McapIndexedSource {
     if (body + length > records.byteLength || length < 22) {
       throw new LogError(`${this.path}: message record overruns its chunk`, { path: this.path });
     }
-    return {
-      channelId: view.getUint16(body, true),
-      logTime: view.getBigUint64(body + 6, true),
-      publishTime: view.getBigUint64(body + 14, true),
-      data: records.subarray(body + 22, body + length),
-    };
+    return records.subarray(body + 22, body + length);
   }
 
   private chunkRecords(chunkNumber: number): Promise<Uint8Array> {
@@ -212,7 +174,7 @@ async function readChannelIndexes(
   reader: McapIndexedReader,
   path: string,
 ): Promise<Map<number, ChannelIndex>> {
-  const perChannel = new Map<number, { times: bigint[]; chunk: number[]; offset: number[] }>();
+  const perChannel = new Map<number, { times: bigint[]; block: number[]; locator: number[] }>();
   const chunks = reader.chunkIndexes;
   for (let c = 0; c < chunks.length; c++) {
     const ci: McapTypes.ChunkIndex = chunks[c]!;
@@ -236,28 +198,20 @@ async function readChannelIndexes(
         const recordsLength = view.getUint32(body + 2, true);
         let entry = perChannel.get(channelId);
         if (!entry) {
-          entry = { times: [], chunk: [], offset: [] };
+          entry = { times: [], block: [], locator: [] };
           perChannel.set(channelId, entry);
         }
         for (let q = body + 6; q + 16 <= body + 6 + recordsLength; q += 16) {
           entry.times.push(view.getBigUint64(q, true));
-          entry.chunk.push(c);
-          entry.offset.push(Number(view.getBigUint64(q + 8, true)));
+          entry.block.push(c);
+          entry.locator.push(Number(view.getBigUint64(q + 8, true)));
         }
       }
       p = body + len;
     }
   }
   const out = new Map<number, ChannelIndex>();
-  for (const [channelId, e] of perChannel) {
-    const order = e.times.map((_, i) => i).sort((a, b) => (e.times[a]! < e.times[b]! ? -1 : e.times[a]! > e.times[b]! ? 1 : 0));
-    out.set(channelId, {
-      channelId,
-      logTimes: BigInt64Array.from(order, (i) => e.times[i]!),
-      chunk: Uint32Array.from(order, (i) => e.chunk[i]!),
-      offset: Float64Array.from(order, (i) => e.offset[i]!),
-    });
-  }
+  for (const [channelId, e] of perChannel) out.set(channelId, buildChannelIndex(e));
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Adapters from decoded Foxglove schema messages (foxglove.*) to the drive model.
 import type { Box2D, Box3D, CameraImage, CameraIntrinsics, Pose, Vec3 } from '../model.js';
-import { applyPose, composePoses, yawFromQuat } from '../transforms.js';
+import { applyPose, composePoses, rotateVector, yawFromQuat } from '../transforms.js';
 import type { PlainMessage } from './decoders.js';
 
 type Obj = Record<string, unknown>;
@@ -10,7 +10,8 @@ const num = (v: unknown, fallback = 0): number => {
   return Number.isFinite(n) ? n : fallback;
 };
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+// ROS decoders give fixed-size numeric arrays (CameraInfo k, p) as typed arrays.
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : ArrayBuffer.isView(v) && !(v instanceof DataView) ? Array.from(v as unknown as ArrayLike<number>) : []);
 const bytes = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : new Uint8Array());
 
 export function stampNsOf(message: PlainMessage, key = 'timestamp'): bigint | undefined {
@@ -18,7 +19,7 @@ export function stampNsOf(message: PlainMessage, key = 'timestamp'): bigint | un
   if (!t || typeof t !== 'object') return undefined;
   const o = t as Obj;
   const sec = o.seconds ?? o.sec;
-  const nsec = o.nanos ?? o.nsec;
+  const nsec = o.nanos ?? o.nsec ?? o.nanosec;
   if (sec === undefined) return undefined;
   return BigInt(String(sec)) * 1_000_000_000n + BigInt(String(nsec ?? 0));
 }
@@ -211,11 +212,30 @@ export function toSceneUpdate(message: PlainMessage): SceneBoxes[] {
   });
 }
 
-/** Re-expresses a box given in `frame` into the ego frame with the ego <- frame pose. */
+/**
+ * Re-expresses a box given in `frame` into the ego frame with the ego <- frame pose. The box's
+ * local axes may be arbitrary (a KITTI cuboid in a camera frame has its height along local y):
+ * the local axis that ends up most vertical gives the height, the first horizontal one the heading.
+ */
 export function boxToEgo(box: Box3D & { pose: Pose }, egoFromFrame: Pose): Box3D {
   const pose = composePoses(egoFromFrame, box.pose);
   const { pose: _unused, ...rest } = box;
-  return { ...rest, center: pose.translation, yaw: yawFromQuat(pose.rotation) };
+  const axes: Vec3[] = [
+    [1, 0, 0],
+    [0, 1, 0],
+    [0, 0, 1],
+  ].map((a) => rotateVector(pose.rotation, a as Vec3));
+  let vertical = 2;
+  for (let i = 0; i < 3; i++) if (Math.abs(axes[i]![2]) > Math.abs(axes[vertical]![2])) vertical = i;
+  if (vertical === 2) return { ...rest, center: pose.translation, yaw: yawFromQuat(pose.rotation) };
+  const [lengthAxis, widthAxis] = [0, 1, 2].filter((i) => i !== vertical) as [number, number];
+  const heading = axes[lengthAxis]!;
+  return {
+    ...rest,
+    center: pose.translation,
+    size: [box.size[lengthAxis]!, box.size[widthAxis]!, box.size[vertical]!],
+    yaw: Math.atan2(heading[1], heading[0]),
+  };
 }
 
 const LINE_LOOP = 2;
