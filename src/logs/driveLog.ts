@@ -12,6 +12,8 @@ export interface DriveLog {
   readonly frames: readonly FrameStub[];
   readFrame(index: number, include?: Partial<FrameInclude>): Promise<FrameData>;
   close(): Promise<void>;
+  /** Resolves when background reading (e.g. the ego trajectory for driven paths) is done. */
+  readonly backgroundWork?: Promise<void>;
 }
 
 export interface OpenOptions {

@@ -44,6 +44,7 @@ describe('demo MCAP (Foxglove protobuf)', () => {
   it('opens with sensors, ground truth, ego poses and a driven path', async () => {
     const drive = await open(await demoLogPath());
     try {
+      await drive.backgroundWork;
       expect(drive.info.format).toBe('mcap');
       expect(drive.frames.length).toBe(30);
       expect(drive.info.sensors.map((s) => s.kind).sort()).toEqual(['camera', 'lidar']);

@@ -94,6 +94,10 @@ class MessageDrive implements DriveLog {
   private egoFrame = '';
   private worldFrame = '';
   private trajectory: Promise<Trajectory | undefined> | undefined;
+  private loadedTrajectory: Trajectory | undefined;
+  private closed = false;
+  /** Resolves when background work (reading the ego trajectory) has finished. */
+  backgroundWork: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly info: LogInfo,
@@ -213,6 +217,11 @@ class MessageDrive implements DriveLog {
     if (!drive.channels.some((c) => c.kind === 'transform' || c.kind === 'pose')) {
       info.warnings.push('No transforms or ego poses: sensors are placed at the ego origin and there is no ego trajectory');
     }
+    // Pose messages sit in the same chunks as the sweeps, so reading the whole trajectory costs a
+    // pass over the file: do it in the background and attach driven paths once it is there.
+    drive.backgroundWork = drive.loadTrajectory().then((t) => {
+      drive.loadedTrajectory = t;
+    });
     return drive;
   }
 
@@ -376,11 +385,21 @@ class MessageDrive implements DriveLog {
     }
     const want: FrameInclude = { cameras: include.cameras ?? true, lidar: include.lidar ?? true };
     const cacheKey = `${index}:${want.cameras ? 1 : 0}${want.lidar ? 1 : 0}`;
-    const cached = this.frameCache.get(cacheKey);
-    if (cached) return cached;
-    const frame = await this.assemble(index, want);
-    this.frameCache.set(cacheKey, frame);
-    return frame;
+    let frame = this.frameCache.get(cacheKey);
+    if (!frame) {
+      frame = await this.assemble(index, want);
+      this.frameCache.set(cacheKey, frame);
+    }
+    return this.withTrajectory(frame);
+  }
+
+  private withTrajectory(frame: FrameData): FrameData {
+    const trajectory = this.loadedTrajectory;
+    if (!trajectory) return frame;
+    const t = BigInt(frame.stampNs);
+    const egoPose = frame.egoPose ?? trajectory.poseAt(t);
+    const path = drivenPath(trajectory, t, egoPose);
+    return { ...frame, egoPose, paths: path ? [path, ...frame.paths] : frame.paths };
   }
 
   private egoPoseAt(t: bigint): Pose | undefined {
@@ -395,7 +414,7 @@ class MessageDrive implements DriveLog {
       if (poseChannel) {
         const times = this.source.times(poseChannel.id);
         const trajectory = new Trajectory(times.length);
-        for (let i = 0; i < times.length; i++) {
+        for (let i = 0; i < times.length && !this.closed; i++) {
           const ref = this.source.refAt(poseChannel.id, i);
           try {
             const p = poseChannel.adapter!.pose!(await this.decode(poseChannel, ref));
@@ -410,6 +429,7 @@ class MessageDrive implements DriveLog {
       if (!this.worldFrame || !this.egoFrame) return undefined;
       const trajectory = new Trajectory(this.refTimes.length);
       for (const t of this.refTimes) {
+        if (this.closed) break;
         await this.loadDynamicTransforms(t, []);
         const pose = this.egoPoseAt(t);
         if (pose) trajectory.push(t, pose);
@@ -424,7 +444,6 @@ class MessageDrive implements DriveLog {
     const t = this.refTimes[index]!;
     const warnings: string[] = [];
     await this.loadDynamicTransforms(t, warnings);
-    const trajectory = this.loadTrajectory();
 
     const frame: FrameData = {
       logId: this.info.id,
@@ -505,12 +524,6 @@ class MessageDrive implements DriveLog {
       );
     }
     await Promise.all(jobs);
-    const driven = await trajectory;
-    if (driven) {
-      frame.egoPose ??= driven.poseAt(t);
-      const path = drivenPath(driven, t, frame.egoPose);
-      if (path) frame.paths.unshift(path);
-    }
     frame.cameras.sort((a, b) => a.sensorId.localeCompare(b.sensorId));
     return frame;
   }
@@ -561,6 +574,8 @@ class MessageDrive implements DriveLog {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    await this.backgroundWork;
     this.frameCache.clear();
     await this.source.close();
   }
