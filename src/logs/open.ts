@@ -1,10 +1,13 @@
 // Entry point for reading any drive log: detect the format from content (not the extension),
 // fingerprint the file cheaply, and hand off to the format's reader.
 import { createHash } from 'node:crypto';
-import { open as openFile, stat } from 'node:fs/promises';
+import { open as openFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { DriveLog } from './driveLog.js';
 import { LogError } from './errors.js';
 import type { LogFormat } from './model.js';
+import { detectKittiLayout, openKittiLog } from './kitti/index.js';
+import { detectNuscenesLayout, openNuscenesLog } from './nuscenes/index.js';
 import { McapIndexedSource } from './mcap/indexedSource.js';
 import { openMessageLog } from './messages/messageLog.js';
 
@@ -26,9 +29,7 @@ export async function detectLog(path: string): Promise<DetectedLog> {
     if (error.code === 'ENOENT') throw new LogNotFoundError(`No such file or directory: ${path}`);
     throw new LogError(`Cannot read ${path}: ${error.message}`, { path });
   });
-  if (info.isDirectory()) {
-    throw new LogError(`${path} is a directory; directory logs (KITTI, nuScenes) are not supported yet`, { path });
-  }
+  if (info.isDirectory()) return detectDirectory(path);
   const handle = await openFile(path, 'r');
   try {
     const head = Buffer.alloc(Math.min(FINGERPRINT_SPAN, info.size));
@@ -51,6 +52,47 @@ export async function detectLog(path: string): Promise<DetectedLog> {
   }
 }
 
+/** Folder logs: the layout decides the format; the fingerprint hashes the file names and sizes. */
+async function detectDirectory(path: string): Promise<DetectedLog> {
+  const kitti = await detectKittiLayout(path);
+  const nuscenes = kitti ? undefined : await detectNuscenesLayout(path);
+  if (!kitti && !nuscenes) {
+    throw new LogError(
+      `${path} is a folder but not a KITTI (image_2/, velodyne/, calib/, or a raw drive's image_02/data, velodyne_points/data) or nuScenes (v1.0-*/ tables with samples/, or an mmdet3d *.info.json sample) layout`,
+      { path },
+    );
+  }
+  const { fingerprint, sizeBytes } = await fingerprintDirectory(path);
+  return { format: kitti ? 'kitti' : 'nuscenes', sizeBytes, fingerprint };
+}
+
+const MAX_FINGERPRINT_ENTRIES = 200_000;
+
+/** sha256 over relative paths and sizes (3 levels deep): stable across copies, cheap for big datasets. */
+async function fingerprintDirectory(root: string): Promise<{ fingerprint: string; sizeBytes: number }> {
+  const entries: string[] = [];
+  let sizeBytes = 0;
+  const walk = async (dir: string, rel: string, depth: number): Promise<void> => {
+    if (entries.length >= MAX_FINGERPRINT_ENTRIES) return;
+    const children = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    children.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const child of children) {
+      if (child.name.startsWith('.') || entries.length >= MAX_FINGERPRINT_ENTRIES) continue;
+      const childPath = join(dir, child.name);
+      if (child.isDirectory()) {
+        entries.push(`${rel}${child.name}/`);
+        if (depth < 3) await walk(childPath, `${rel}${child.name}/`, depth + 1);
+      } else if (child.isFile()) {
+        const size = (await stat(childPath).catch(() => undefined))?.size ?? 0;
+        sizeBytes += size;
+        entries.push(`${rel}${child.name}:${size}`);
+      }
+    }
+  };
+  await walk(root, '', 0);
+  return { fingerprint: createHash('sha256').update(entries.join('\n')).digest('hex'), sizeBytes };
+}
+
 export function logIdFromFingerprint(fingerprint: string): string {
   return fingerprint.slice(0, 16);
 }
@@ -64,6 +106,10 @@ export async function openDriveLog(
   switch (detected.format) {
     case 'mcap':
       return openMessageLog(await McapIndexedSource.open(path), { ...openOptions, format: 'mcap' });
+    case 'kitti':
+      return openKittiLog(path, openOptions);
+    case 'nuscenes':
+      return openNuscenesLog(path, openOptions);
     default:
       throw new LogError(`${path}: ${detected.format} logs are not supported yet`, { path });
   }
@@ -72,7 +118,10 @@ export async function openDriveLog(
 /** Full-content sha256, streamed (for provenance; too slow for the open path of big logs). */
 export async function sha256File(path: string, onProgress?: (done: number, total: number) => void): Promise<string> {
   const { createReadStream } = await import('node:fs');
-  const total = (await stat(path)).size;
+  const info = await stat(path);
+  // A folder log's identity is its file list (hashing a whole dataset would take hours).
+  if (info.isDirectory()) return (await fingerprintDirectory(path)).fingerprint;
+  const total = info.size;
   const hash = createHash('sha256');
   let done = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 4 << 20 })) {
