@@ -10,6 +10,7 @@ import { detectKittiLayout, openKittiLog } from './kitti/index.js';
 import { detectNuscenesLayout, openNuscenesLog } from './nuscenes/index.js';
 import { McapIndexedSource } from './mcap/indexedSource.js';
 import { openMessageLog } from './messages/messageLog.js';
+import { RosbagSource } from './rosbag/bagSource.js';
 
 const MCAP_MAGIC = Buffer.from([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]);
 const ROSBAG_MAGIC = Buffer.from('#ROSBAG V2.0\n');
@@ -106,6 +107,8 @@ export async function openDriveLog(
   switch (detected.format) {
     case 'mcap':
       return openMessageLog(await McapIndexedSource.open(path), { ...openOptions, format: 'mcap' });
+    case 'rosbag':
+      return openMessageLog(await RosbagSource.open(path), { ...openOptions, format: 'rosbag' });
     case 'kitti':
       return openKittiLog(path, openOptions);
     case 'nuscenes':

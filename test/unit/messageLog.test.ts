@@ -135,4 +135,39 @@ describe.skipIf(!hasFixtures)(hasFixtures ? kittiTitle : `${kittiTitle}: skipped
       await drive.close();
     }
   });
+
+  it('ROS 1 bags (lz4, bz2): CameraInfo R folded into P projects exactly like the rectified ROS 2 MCAP', async () => {
+    const mcap = await open(fixture('mcap_kitti_derived', 'kitti_2011_09_26_sfnd_5frames_ros2.mcap'));
+    try {
+      for (const [name, frames] of [
+        ['kitti_2011_09_26_sfnd_5frames_lz4.bag', 5],
+        ['kitti_2011_09_26_sfnd_1frame_bz2.bag', 1],
+      ] as const) {
+        const bag = await open(fixture('rosbag_kitti_derived', name));
+        try {
+          expect(bag.info.format).toBe('rosbag');
+          expect(bag.frames.length).toBe(frames);
+          const a = await mcap.readFrame(0);
+          const b = await bag.readFrame(0);
+          expect(b.lidar!.count).toBe(a.lidar!.count);
+          expect(Buffer.compare(Buffer.from(b.cameras[0]!.data), Buffer.from(a.cameras[0]!.data))).toBe(0);
+          // Two camera conventions (R in the transform vs R in CameraInfo) must give the same pixels.
+          let compared = 0;
+          const points = egoPoints(a);
+          for (let i = 0; i < points.length; i += 13) {
+            const ua = projectEgoPoint(a.cameras[0]!.intrinsics, a.cameras[0]!.extrinsic, points[i]!);
+            const ub = projectEgoPoint(b.cameras[0]!.intrinsics, b.cameras[0]!.extrinsic, points[i]!);
+            if (!ua || !ub || ua[0] < 0 || ua[0] > 1242 || ua[1] < 0 || ua[1] > 375) continue;
+            expect(Math.hypot(ua[0] - ub[0], ua[1] - ub[1])).toBeLessThan(0.5);
+            compared++;
+          }
+          expect(compared).toBeGreaterThan(500);
+        } finally {
+          await bag.close();
+        }
+      }
+    } finally {
+      await mcap.close();
+    }
+  });
 });
