@@ -17,7 +17,7 @@ export interface Pose {
   rotation: Quat;
 }
 
-export type LogFormat = 'mcap' | 'kitti' | 'nuscenes' | 'rosbag' | 'demo';
+export type LogFormat = 'mcap' | 'kitti' | 'nuscenes' | 'rosbag' | 'pcd' | 'demo';
 
 export type StreamKind =
   | 'camera'

@@ -10,6 +10,7 @@ import { detectKittiLayout, openKittiLog } from './kitti/index.js';
 import { detectNuscenesLayout, openNuscenesLog } from './nuscenes/index.js';
 import { McapIndexedSource } from './mcap/indexedSource.js';
 import { openMessageLog } from './messages/messageLog.js';
+import { isPcdFile, openPcdLog } from './pcd/pcdLog.js';
 import { RosbagSource } from './rosbag/bagSource.js';
 
 const MCAP_MAGIC = Buffer.from([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]);
@@ -41,9 +42,10 @@ export async function detectLog(path: string): Promise<DetectedLog> {
     let format: LogFormat | undefined;
     if (head.subarray(0, MCAP_MAGIC.length).equals(MCAP_MAGIC)) format = 'mcap';
     else if (head.subarray(0, ROSBAG_MAGIC.length).equals(ROSBAG_MAGIC)) format = 'rosbag';
+    else if (isPcdFile(head)) format = 'pcd';
     if (!format) {
       throw new LogError(
-        `${path} is not a drive log Sightline can read: expected an MCAP file, a ROS bag, or a KITTI/nuScenes folder (first bytes: ${head.subarray(0, 8).toString('hex') || 'empty file'})`,
+        `${path} is not a drive log Sightline can read: expected an MCAP file, a ROS bag, a PCD point cloud, or a KITTI/nuScenes folder (first bytes: ${head.subarray(0, 8).toString('hex') || 'empty file'})`,
         { path, offset: 0 },
       );
     }
@@ -109,6 +111,8 @@ export async function openDriveLog(
       return openMessageLog(await McapIndexedSource.open(path), { ...openOptions, format: 'mcap' });
     case 'rosbag':
       return openMessageLog(await RosbagSource.open(path), { ...openOptions, format: 'rosbag' });
+    case 'pcd':
+      return openPcdLog(path, openOptions);
     case 'kitti':
       return openKittiLog(path, openOptions);
     case 'nuscenes':

@@ -104,7 +104,7 @@ class MessageDrive implements DriveLog {
     readonly frames: readonly FrameStub[],
     private readonly source: MessageSource,
     private readonly channels: Channel[],
-    private readonly reference: Channel,
+    private readonly reference: Channel | undefined,
     private readonly refTimes: BigInt64Array,
     private readonly toleranceNs: bigint,
   ) {}
@@ -160,15 +160,15 @@ class MessageDrive implements DriveLog {
       }
     }
     if (!reference) {
-      throw new LogError(
-        `${path} has no camera or lidar stream Sightline can read (channels: ${channels.map((c) => `${c.topic} [${c.schemaName || 'no schema'}]`).join(', ') || 'none'})`,
-        { path },
+      // Still a log (tf, poses, labels only): list its streams with no frames rather than refuse it.
+      warnings.push(
+        `No camera or lidar stream Sightline can read, so there are no frames (channels: ${channels.map((c) => `${c.topic} [${c.schemaName || 'no schema'}]`).join(', ') || 'none'})`,
       );
     }
-
-    const refTimes = dedupeSorted(source.times(reference.id));
-    const startNs = refTimes[0]!;
-    const endNs = refTimes[refTimes.length - 1]!;
+    const refTimes = reference ? dedupeSorted(source.times(reference.id)) : new BigInt64Array();
+    const allTimes = channels.map((c) => source.times(c.id)).filter((t) => t.length > 0);
+    const startNs = refTimes[0] ?? allTimes.reduce((m, t) => (t[0]! < m ? t[0]! : m), allTimes[0]?.[0] ?? 0n);
+    const endNs = refTimes[refTimes.length - 1] ?? allTimes.reduce((m, t) => (t[t.length - 1]! > m ? t[t.length - 1]! : m), startNs);
     const frames: FrameStub[] = Array.from(refTimes, (t, index) => ({
       index,
       id: frameKey(options.logId, t.toString()),
@@ -202,7 +202,7 @@ class MessageDrive implements DriveLog {
       endNs: endNs.toString(),
       durationS,
       frameCount: frames.length,
-      referenceSensor: reference.sensorId!,
+      referenceSensor: reference?.sensorId ?? '',
       streams,
       sensors: [],
       labelCount: channels.filter((c) => c.groundTruth).reduce((n, c) => n + counts(c.id), 0),
@@ -468,7 +468,7 @@ class MessageDrive implements DriveLog {
       );
 
     if (want.lidar) {
-      const lidar = this.reference.kind === 'lidar' ? this.reference : this.channels.find((c) => c.kind === 'lidar');
+      const lidar = this.reference?.kind === 'lidar' ? this.reference : this.channels.find((c) => c.kind === 'lidar');
       const ref = lidar && nearest(this.source, lidar.id, t, this.toleranceNs);
       if (lidar && ref) guard(this.readLidar(lidar, ref, frame));
     }
