@@ -8,7 +8,7 @@ import { LogError } from './errors.js';
 import type { LogFormat } from './model.js';
 import { detectKittiLayout, openKittiLog } from './kitti/index.js';
 import { detectNuscenesLayout, openNuscenesLog } from './nuscenes/index.js';
-import { McapIndexedSource } from './mcap/indexedSource.js';
+import { openMcapSource } from './mcap/openSource.js';
 import { openMessageLog } from './messages/messageLog.js';
 import { isPcdFile, openPcdLog } from './pcd/pcdLog.js';
 import { RosbagSource } from './rosbag/bagSource.js';
@@ -108,7 +108,7 @@ export async function openDriveLog(
   const openOptions = { ...options, fingerprint: detected.fingerprint };
   switch (detected.format) {
     case 'mcap':
-      return openMessageLog(await McapIndexedSource.open(path), { ...openOptions, format: 'mcap' });
+      return openMessageLog(await openMcapSource(path), { ...openOptions, format: 'mcap' });
     case 'rosbag':
       return openMessageLog(await RosbagSource.open(path), { ...openOptions, format: 'rosbag' });
     case 'pcd':

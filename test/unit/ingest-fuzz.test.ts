@@ -141,8 +141,8 @@ describe('drive-level fuzzing', () => {
     await fuzz('small.mcap', original, 1200, 17);
   }, 120_000);
 
-  it.skipIf(!hasFixtures)('the real one-frame bz2 ROS bag and the ROS 2 MCAP header region: 400 cases', async () => {
+  it.skipIf(!hasFixtures)('the real one-frame bz2 ROS bag: 150 cases (each decompresses 1.4 MB of bzip2)', async () => {
     const bag = new Uint8Array(await readFile(fixture('rosbag_kitti_derived', 'kitti_2011_09_26_sfnd_1frame_bz2.bag')));
-    await fuzz('kitti.bag', bag, 400, 23);
+    await fuzz('kitti.bag', bag, 150, 23);
   }, 120_000);
 });

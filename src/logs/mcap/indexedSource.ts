@@ -1,232 +1,255 @@
 // Random access to an indexed MCAP file. @mcap/core parses the summary (schemas, channels,
 // chunk indexes, statistics); we then read each chunk's message-index block once (small reads)
-// to know, per channel, every message's log time and its place inside its chunk. Reading a
-// message decompresses only its chunk, through a byte-budgeted LRU of decompressed chunks.
-import { McapIndexedReader, type DecompressHandlers, type McapTypes } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
-import { ByteLru } from '../../util/lru.js';
-import { FileReadable } from './fileReadable.js';
+// to know, per channel, every message's log time and its place inside its chunk. Chunks written
+// without message indexes are decompressed once at open and their records walked instead.
+// Reading a message decompresses only its chunk, through a byte-budgeted LRU of decompressed chunks.
+//
+// Problems with the index itself (no summary, no chunk index, a broken message index, counts that
+// disagree with the statistics) raise McapIndexUnusableError: openMcapSource then scans the file.
+import { McapIndexedReader, type DecompressHandlers } from '@mcap/core';
 import { LogError } from '../errors.js';
-import { buildChannelIndex, type MessageRef, type MessageSource, type SourceChannel } from '../messages/source.js';
+import type { MessageRef, MessageSource, SourceChannel } from '../messages/source.js';
+import {
+  DecompressedChunks,
+  UnsupportedCompressionError,
+  asLogError,
+  decompressHandlers,
+  isSupportedCompression,
+  readChunk,
+  unsupportedCompression,
+} from './chunks.js';
+import { FileReadable } from './fileReadable.js';
+import {
+  ChannelIndexBuilder,
+  Definitions,
+  payloadAt,
+  refOf,
+  scanChunkRecords,
+  timesOf,
+  type ChannelIndex,
+} from './indexing.js';
+import { Op, RecordError, parseMessageIndex, recordAt } from './records.js';
 
-const EMPTY_TIMES = new BigInt64Array();
+export { decompressHandlers } from './chunks.js';
+export { crc32 } from './records.js';
 
-const OP_MESSAGE = 0x05;
-const OP_CHUNK = 0x06;
-const OP_MESSAGE_INDEX = 0x07;
+const MAX_HEADER_BYTES = 1 << 20;
+const DATA_END_BYTES = 13; // opcode, length, CRC
+const FOOTER_AND_MAGIC_BYTES = 9 + 20 + 8;
 
-interface ChannelIndex {
-  times: BigInt64Array;
-  block: Uint32Array; // chunk number
-  locator: Float64Array; // offset of the message record inside the uncompressed chunk
+/**
+ * McapIndexedReader trusts the header length and the footer's summary offset and reads whatever
+ * span they give in one piece: a corrupt value could make it read most of a large file into memory.
+ * Checks both first (the summary must follow a DataEnd record, as that reader also expects).
+ */
+async function checkFraming(readable: FileReadable, path: string): Promise<void> {
+  const size = Number(readable.knownSize);
+  if (size < 8 + 9 + FOOTER_AND_MAGIC_BYTES) return; // too small to hold a summary: McapIndexedReader reports it
+  const head = await readable.read(0n, 17n);
+  const headerLength = new DataView(head.buffer).getBigUint64(9, true);
+  if (headerLength > BigInt(MAX_HEADER_BYTES)) {
+    throw new McapIndexUnusableError(`the header record claims ${headerLength} bytes`, { path, offset: 8 });
+  }
+  const footerOffset = size - FOOTER_AND_MAGIC_BYTES;
+  const footer = await readable.read(BigInt(footerOffset), BigInt(FOOTER_AND_MAGIC_BYTES));
+  const view = new DataView(footer.buffer);
+  if (view.getUint8(0) !== Op.footer) return; // no footer: McapIndexedReader reports it
+  const summaryStart = view.getBigUint64(9, true);
+  if (summaryStart === 0n) return;
+  if (summaryStart < BigInt(8 + DATA_END_BYTES) || summaryStart > BigInt(footerOffset)) {
+    throw new McapIndexUnusableError(`the footer's summary offset ${summaryStart} is outside the file's data`, { path, offset: footerOffset });
+  }
+  const dataEnd = await readable.read(summaryStart - BigInt(DATA_END_BYTES), 9n);
+  const dataEndView = new DataView(dataEnd.buffer);
+  if (dataEndView.getUint8(0) !== Op.dataEnd || dataEndView.getBigUint64(1, true) !== 4n) {
+    throw new McapIndexUnusableError(`the footer's summary offset ${summaryStart} does not follow a DataEnd record`, {
+      path,
+      offset: footerOffset,
+    });
+  }
 }
 
-let decompressHandlersPromise: Promise<DecompressHandlers> | undefined;
-export function decompressHandlers(): Promise<DecompressHandlers> {
-  decompressHandlersPromise ??= loadDecompressHandlers();
-  return decompressHandlersPromise;
+/** The file's index cannot be used as it is; a full scan may still read it. */
+export class McapIndexUnusableError extends LogError {
+  constructor(
+    readonly reason: string,
+    where: { path: string; offset?: number },
+  ) {
+    super(`${where.path}: ${reason}`, where);
+  }
 }
 
 export class McapIndexedSource implements MessageSource {
-  readonly channels: SourceChannel[];
+  readonly indexed = true;
   readonly warnings: string[] = [];
-  private readonly chunkCache: ByteLru<number, Uint8Array>;
-  private readonly pending = new Map<number, Promise<Uint8Array>>();
+  private channelList: SourceChannel[] = [];
+  private index: ReadonlyMap<number, ChannelIndex> = new Map();
+  private readonly chunks: DecompressedChunks;
 
   private constructor(
     readonly path: string,
     private readonly readable: FileReadable,
     readonly reader: McapIndexedReader,
-    private readonly index: ReadonlyMap<number, ChannelIndex>,
     private readonly handlers: DecompressHandlers,
     chunkCacheBytes: number,
   ) {
-    this.chunkCache = new ByteLru(chunkCacheBytes, (b) => b.byteLength);
-    this.channels = [...reader.channelsById.values()].map((ch) => {
-      const schema = reader.schemasById.get(ch.schemaId);
-      return {
-        id: ch.id,
-        topic: ch.topic,
-        schemaName: schema?.name ?? '',
-        schemaEncoding: schema?.encoding ?? '',
-        schemaData: schema?.data ?? new Uint8Array(),
-        messageEncoding: ch.messageEncoding,
-      };
-    });
+    this.chunks = new DecompressedChunks(chunkCacheBytes);
   }
 
   static async open(path: string, options: { chunkCacheBytes?: number } = {}): Promise<McapIndexedSource> {
     const readable = await FileReadable.open(path);
     try {
       const handlers = await decompressHandlers();
+      await checkFraming(readable, path);
       let reader: McapIndexedReader;
       try {
         reader = await McapIndexedReader.Initialize({ readable, decompressHandlers: handlers });
       } catch (error) {
-        throw new LogError(
-          `${path} has no readable MCAP summary (${(error as Error).message}); the file may be truncated or unindexed`,
-          { path, offset: Number(readable.knownSize) },
+        throw new McapIndexUnusableError(`no readable summary (${(error as Error).message})`, {
+          path,
+          offset: Number(readable.knownSize),
+        });
+      }
+      for (const ci of reader.chunkIndexes) {
+        if (!isSupportedCompression(ci.compression, handlers)) {
+          throw unsupportedCompression(path, ci.compression, Number(ci.chunkStartOffset), handlers);
+        }
+      }
+      const messageCount = reader.statistics?.messageCount;
+      if (reader.chunkIndexes.length === 0 && messageCount !== undefined && messageCount > 0n) {
+        throw new McapIndexUnusableError(`${messageCount} messages but no chunk index`, { path });
+      }
+      const source = new McapIndexedSource(path, readable, reader, handlers, options.chunkCacheBytes ?? 256 << 20);
+      try {
+        await source.buildIndex();
+      } catch (error) {
+        if (error instanceof UnsupportedCompressionError || error instanceof McapIndexUnusableError) throw error;
+        const e = asLogError(error, path);
+        throw new McapIndexUnusableError(`its index is unusable (${e.message})`, e.where);
+      }
+      if (messageCount !== undefined && messageCount !== BigInt(source.messageCount)) {
+        throw new McapIndexUnusableError(
+          `the chunk indexes list ${source.messageCount} messages but the statistics count ${messageCount} (messages outside chunks?)`,
+          { path },
         );
       }
-      if (reader.chunkIndexes.length === 0 && (reader.statistics?.messageCount ?? 0n) > 0n) {
-        throw new LogError(`${path} has messages but no chunk index; unindexed MCAP is not supported yet`, { path });
-      }
-      const channels = await readChannelIndexes(readable, reader, path);
-      return new McapIndexedSource(path, readable, reader, channels, handlers, options.chunkCacheBytes ?? 256 << 20);
+      return source;
     } catch (error) {
       await readable.close();
-      throw error;
+      throw asLogError(error, path);
     }
   }
 
-  async close(): Promise<void> {
-    this.chunkCache.clear();
-    await this.readable.close();
+  get channels(): readonly SourceChannel[] {
+    return this.channelList;
+  }
+
+  get messageCount(): number {
+    let n = 0;
+    for (const entry of this.index.values()) n += entry.times.length;
+    return n;
   }
 
   get sizeBytes(): number {
     return Number(this.readable.knownSize);
   }
 
+  async close(): Promise<void> {
+    this.chunks.clear();
+    await this.readable.close();
+  }
+
   times(channelId: number): BigInt64Array {
-    return this.index.get(channelId)?.times ?? EMPTY_TIMES;
+    return timesOf(this.index, channelId);
   }
 
   refAt(channelId: number, i: number): MessageRef {
-    const index = this.index.get(channelId)!;
-    return { channelId, logTime: index.times[i]!, block: index.block[i]!, locator: index.locator[i]! };
+    return refOf(this.index, channelId, i, this.path);
   }
 
   async readMessage(ref: MessageRef): Promise<Uint8Array> {
-    const records = await this.chunkRecords(ref.block);
-    const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
-    const at = ref.locator;
-    if (at + 9 > records.byteLength || view.getUint8(at) !== OP_MESSAGE) {
-      throw new LogError(`${this.path}: message index points at a non-message record`, {
-        path: this.path,
-        offset: Number(this.reader.chunkIndexes[ref.block]!.chunkStartOffset),
-      });
+    const chunk = this.reader.chunkIndexes[ref.block];
+    if (!chunk) throw new LogError(`${this.path}: no chunk #${ref.block}`, { path: this.path });
+    const offset = Number(chunk.chunkStartOffset);
+    try {
+      const records = await this.chunkRecords(ref.block);
+      const payload = payloadAt(records, ref.locator, ref);
+      if (typeof payload === 'string') {
+        throw new LogError(`${this.path}: message index of the chunk at byte ${offset} is wrong: ${payload}`, { path: this.path, offset });
+      }
+      return payload;
+    } catch (error) {
+      throw asLogError(error, this.path, offset);
     }
-    const length = Number(view.getBigUint64(at + 1, true));
-    const body = at + 9;
-    if (body + length > records.byteLength || length < 22) {
-      throw new LogError(`${this.path}: message record overruns its chunk`, { path: this.path });
-    }
-    return records.subarray(body + 22, body + length);
   }
 
   private chunkRecords(chunkNumber: number): Promise<Uint8Array> {
-    const cached = this.chunkCache.get(chunkNumber);
-    if (cached) return Promise.resolve(cached);
-    let inflight = this.pending.get(chunkNumber);
-    if (!inflight) {
-      inflight = this.loadChunk(chunkNumber).finally(() => this.pending.delete(chunkNumber));
-      this.pending.set(chunkNumber, inflight);
-    }
-    return inflight;
+    const ci = this.reader.chunkIndexes[chunkNumber]!;
+    return this.chunks.get(chunkNumber, () =>
+      readChunk(this.readable, Number(ci.chunkStartOffset), Number(ci.chunkLength), this.handlers, this.path),
+    );
   }
 
-  private async loadChunk(chunkNumber: number): Promise<Uint8Array> {
-    const index = this.reader.chunkIndexes[chunkNumber]!;
-    const raw = await this.readable.read(index.chunkStartOffset, index.chunkLength);
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-    const fail = (why: string): never => {
-      throw new LogError(`${this.path}: corrupt chunk at byte ${index.chunkStartOffset}: ${why}`, {
-        path: this.path,
-        offset: Number(index.chunkStartOffset),
-      });
-    };
-    if (raw.byteLength < 9 + 32 || view.getUint8(0) !== OP_CHUNK) fail('not a chunk record');
-    let p = 9;
-    p += 16; // message start/end time
-    const uncompressedSize = view.getBigUint64(p, true);
-    p += 8;
-    const uncompressedCrc = view.getUint32(p, true);
-    p += 4;
-    const compressionLength = view.getUint32(p, true);
-    p += 4;
-    const compression = new TextDecoder().decode(raw.subarray(p, p + compressionLength));
-    p += compressionLength;
-    const recordsLength = Number(view.getBigUint64(p, true));
-    p += 8;
-    if (p + recordsLength > raw.byteLength) fail('records overrun the chunk');
-    const compressed = raw.subarray(p, p + recordsLength);
-    let records: Uint8Array;
-    if (compression === '') {
-      records = compressed;
-    } else {
-      const decompress = this.handlers[compression];
-      if (!decompress) fail(`unsupported compression '${compression}'`);
+  /** Per-channel index from the message indexes, or from the records of chunks that have none. */
+  private async buildIndex(): Promise<void> {
+    const { path, reader } = this;
+    const defs = new Definitions(path);
+    for (const schema of reader.schemasById.values()) defs.addSchema(schema, 0);
+    for (const channel of reader.channelsById.values()) defs.addChannel(channel, 0);
+    const builder = new ChannelIndexBuilder();
+    const walked = new Set<number>();
+    const chunks = reader.chunkIndexes;
+    for (let c = 0; c < chunks.length; c++) {
+      const ci = chunks[c]!;
+      if (ci.messageIndexLength === 0n) {
+        walked.add(c);
+        this.walkChunk(c, await this.chunkRecords(c), defs, builder);
+        continue;
+      }
+      const start = ci.chunkStartOffset + ci.chunkLength;
+      const block = await this.readable.read(start, ci.messageIndexLength);
+      let at = 0;
       try {
-        records = decompress!(compressed, uncompressedSize);
+        while (at < block.byteLength) {
+          const { op, body, next } = recordAt(block, at, block.byteLength);
+          if (op === Op.messageIndex) {
+            parseMessageIndex(block, body, next, (channelId, logTime, offset) => builder.add(channelId, logTime, c, Number(offset)));
+          }
+          at = next;
+        }
       } catch (error) {
-        return fail(`decompression failed (${(error as Error).message})`);
+        if (!(error instanceof RecordError)) throw error;
+        const offset = Number(start) + error.at;
+        throw new McapIndexUnusableError(`message index at byte ${offset} is corrupt (${error.message})`, { path, offset });
       }
     }
-    if (uncompressedCrc !== 0 && crc32(records) !== uncompressedCrc) fail('CRC mismatch');
-    this.chunkCache.set(chunkNumber, records);
-    return records;
+    // Summaries may omit channel and schema records (they are optional there): look for them
+    // in the chunks, in file order, until every indexed channel is defined.
+    const missing = () => builder.channelIds().filter((id) => !defs.isComplete(id));
+    if (missing().length > 0) {
+      const byOffset = chunks.map((_, c) => c).sort((a, b) => Number(chunks[a]!.chunkStartOffset - chunks[b]!.chunkStartOffset));
+      for (const c of byOffset) {
+        if (missing().length === 0) break;
+        if (!walked.has(c)) this.walkChunk(c, await this.chunkRecords(c), defs, undefined);
+      }
+      const undefinedIds = missing();
+      if (undefinedIds.length > 0) {
+        throw new McapIndexUnusableError(`channels ${undefinedIds.join(', ')} are not defined in the summary or in any chunk`, { path });
+      }
+    }
+    this.channelList = defs.sourceChannels();
+    this.warnings.push(...defs.warnings);
+    this.index = builder.finish();
   }
-}
 
-async function readChannelIndexes(
-  readable: FileReadable,
-  reader: McapIndexedReader,
-  path: string,
-): Promise<Map<number, ChannelIndex>> {
-  const perChannel = new Map<number, { times: bigint[]; block: number[]; locator: number[] }>();
-  const chunks = reader.chunkIndexes;
-  for (let c = 0; c < chunks.length; c++) {
-    const ci: McapTypes.ChunkIndex = chunks[c]!;
-    if (ci.messageIndexLength === 0n) continue;
-    const start = ci.chunkStartOffset + ci.chunkLength;
-    const block = await readable.read(start, ci.messageIndexLength);
-    const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
-    let p = 0;
-    while (p + 9 <= block.byteLength) {
-      const op = view.getUint8(p);
-      const len = Number(view.getBigUint64(p + 1, true));
-      const body = p + 9;
-      if (body + len > block.byteLength) {
-        throw new LogError(`${path}: truncated message index at byte ${start + BigInt(p)}`, {
-          path,
-          offset: Number(start) + p,
-        });
-      }
-      if (op === OP_MESSAGE_INDEX) {
-        const channelId = view.getUint16(body, true);
-        const recordsLength = view.getUint32(body + 2, true);
-        let entry = perChannel.get(channelId);
-        if (!entry) {
-          entry = { times: [], block: [], locator: [] };
-          perChannel.set(channelId, entry);
-        }
-        for (let q = body + 6; q + 16 <= body + 6 + recordsLength; q += 16) {
-          entry.times.push(view.getBigUint64(q, true));
-          entry.block.push(c);
-          entry.locator.push(Number(view.getBigUint64(q + 8, true)));
-        }
-      }
-      p = body + len;
+  private walkChunk(c: number, records: Uint8Array, defs: Definitions, builder: ChannelIndexBuilder | undefined): void {
+    const offset = Number(this.reader.chunkIndexes[c]!.chunkStartOffset);
+    const corrupt = scanChunkRecords(records, c, offset, defs, builder);
+    if (corrupt) {
+      this.warnings.push(
+        `${this.path}: chunk at byte ${offset} has a corrupt record at offset ${corrupt.corruptAt} of its ${records.byteLength} bytes ` +
+          `(${corrupt.why}); the messages after it are skipped`,
+      );
     }
   }
-  const out = new Map<number, ChannelIndex>();
-  for (const [channelId, e] of perChannel) out.set(channelId, buildChannelIndex(e));
-  return out;
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[i] = c >>> 0;
-  }
-  return table;
-})();
-
-export function crc32(bytes: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }
