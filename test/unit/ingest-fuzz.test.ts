@@ -125,7 +125,7 @@ async function fuzz(name: string, original: Uint8Array, cases: number, seed: num
       await openAndReadAll(path);
       outcome.ok++;
     } catch (error) {
-      if (!(error instanceof LogError)) throw new Error(`case ${c} of ${name}: ${(error as Error).stack}`);
+      if (!(error instanceof LogError)) throw new Error(`case ${c} of ${name}: ${(error as Error).stack}`, { cause: error });
       expect(error.message).toContain(path);
       outcome.logError++;
       if (process.env.FUZZ_VERBOSE && outcome.logError < 8) console.log(error.message);
