@@ -128,24 +128,54 @@ export function toPointCloud(message: PlainMessage): DecodedPoints {
   const extraArrays = extras.map(() => new Float32Array(total));
   let n = 0;
   let dropped = 0;
-  const floatFast = x.size === 4 && y.size === 4 && (!z || z.size === 4) && NUMERIC_READERS[7]![1] === x.read;
-  for (let i = 0; i < total; i++) {
-    const base = i * stride;
-    const px = floatFast ? view.getFloat32(base + x.offset, true) : x.read(view, base + x.offset);
-    const py = floatFast ? view.getFloat32(base + y.offset, true) : y.read(view, base + y.offset);
-    const pz = z ? z.read(view, base + z.offset) : 0;
-    if (!Number.isFinite(px) || !Number.isFinite(py) || !Number.isFinite(pz)) {
-      dropped++;
-      continue;
+  const isFloat32 = (f: { size: number; read: unknown; offset: number } | undefined) => !!f && f.size === 4 && f.read === NUMERIC_READERS[7]![1] && f.offset % 4 === 0;
+  if (isFloat32(x) && isFloat32(y) && (!z || isFloat32(z)) && stride % 4 === 0) {
+    // Typical lidar layout (float32 fields, 4-byte aligned): read through one Float32Array view.
+    const aligned = data.byteOffset % 4 === 0 ? data : data.slice();
+    const floats = new Float32Array(aligned.buffer, aligned.byteOffset, Math.floor(aligned.byteLength / 4));
+    const step = stride / 4;
+    const ox = x.offset / 4;
+    const oy = y.offset / 4;
+    const oz = z ? z.offset / 4 : -1;
+    const extraOffsets = extras.map(([, r]) => (r && isFloat32(r) ? r.offset / 4 : -1));
+    for (let i = 0, base = 0; i < total; i++, base += step) {
+      const px = floats[base + ox]!;
+      const py = floats[base + oy]!;
+      const pz = oz >= 0 ? floats[base + oz]! : 0;
+      if (!Number.isFinite(px) || !Number.isFinite(py) || !Number.isFinite(pz)) {
+        dropped++;
+        continue;
+      }
+      const o = n * 3;
+      positions[o] = px;
+      positions[o + 1] = py;
+      positions[o + 2] = pz;
+      for (let e = 0; e < extraOffsets.length; e++) {
+        const r = extras[e]![1];
+        if (extraOffsets[e]! >= 0) extraArrays[e]![n] = floats[base + extraOffsets[e]!]!;
+        else if (r) extraArrays[e]![n] = r.read(view, i * stride + r.offset);
+      }
+      n++;
     }
-    positions[n * 3] = px;
-    positions[n * 3 + 1] = py;
-    positions[n * 3 + 2] = pz;
-    for (let e = 0; e < extras.length; e++) {
-      const r = extras[e]![1];
-      if (r) extraArrays[e]![n] = r.read(view, base + r.offset);
+  } else {
+    for (let i = 0; i < total; i++) {
+      const base = i * stride;
+      const px = x.read(view, base + x.offset);
+      const py = y.read(view, base + y.offset);
+      const pz = z ? z.read(view, base + z.offset) : 0;
+      if (!Number.isFinite(px) || !Number.isFinite(py) || !Number.isFinite(pz)) {
+        dropped++;
+        continue;
+      }
+      positions[n * 3] = px;
+      positions[n * 3 + 1] = py;
+      positions[n * 3 + 2] = pz;
+      for (let e = 0; e < extras.length; e++) {
+        const r = extras[e]![1];
+        if (r) extraArrays[e]![n] = r.read(view, base + r.offset);
+      }
+      n++;
     }
-    n++;
   }
   if (dropped > 0) warnings.push(`${dropped} points with NaN or infinite coordinates dropped`);
   const pose = toPose(message.pose);
