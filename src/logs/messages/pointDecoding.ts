@@ -55,10 +55,10 @@ class PointWorkerPool {
   private worker(): Worker {
     if (this.workers.length < this.size) {
       const worker = new Worker(this.script);
-      worker.unref(); // an idle pool must not keep the process alive
       worker.on('message', (result: PointResult) => {
         const entry = this.waiting.get(result.id);
         this.waiting.delete(result.id);
+        if (this.waiting.size === 0) for (const w of this.workers) w.unref();
         if (!entry) return;
         if (result.ok) entry.resolve(result.points);
         else entry.reject(new LogError(result.message));
@@ -81,7 +81,10 @@ class PointWorkerPool {
     return new Promise<DecodedPoints>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       const job: PointJob = { id, channel, data: copy, path };
-      this.worker().postMessage(job, [copy.buffer]);
+      const worker = this.worker();
+      // Referenced only while jobs are pending: an idle pool must not keep the process alive.
+      worker.ref();
+      worker.postMessage(job, [copy.buffer]);
     });
   }
 }
