@@ -27,6 +27,89 @@ export interface ServerInfo {
   nativeDialogs: boolean;
 }
 
+const runId = z.number().int().positive();
+
+/** A model the workspace can run (registry models, plus the built-in lidar detector). */
+export interface ModelEntry {
+  id: string;
+  name: string;
+  task: string;
+  format: string;
+  builtin: boolean;
+  classes: string[];
+  sha256?: string;
+  description?: string;
+}
+
+export type RunStatusName = 'pending' | 'running' | 'done' | 'failed' | 'cancelled';
+
+/** An inference run and its provenance. */
+export interface RunInfo {
+  runId: number;
+  name: string;
+  logId: string;
+  modelId: string | null;
+  modelSha256: string | null;
+  modelTask: string | null;
+  /** onnx | tfjs | builtin */
+  engine: string | null;
+  /** Execution provider or backend: cuda, webgpu, cpu, wasm, ... */
+  executionProvider: string | null;
+  device: string | null;
+  params: Record<string, unknown>;
+  softwareVersion: string;
+  status: RunStatusName;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  framesTotal: number | null;
+  framesDone: number;
+  framesPerS: number | null;
+  error: string | null;
+  /** Running in this server now (cancellable here). */
+  active: boolean;
+}
+
+export interface DetectionEntry {
+  frameId: string;
+  frameIndex: number | null;
+  stampNs: string;
+  sensorId: string;
+  class: string;
+  modelClass: string | null;
+  score: number;
+  /** [x1, y1, x2, y2] in pixels of the sensor's image; null for lidar-only detections. */
+  box2d: [number, number, number, number] | null;
+  /** Ego frame, size = length, width, height; yaw about +z. */
+  box3d: { center: [number, number, number]; size: [number, number, number]; yaw: number } | null;
+  trackId: string | null;
+}
+
+export interface FrameDetections {
+  runId: number;
+  frameId: string;
+  /** False while the run has not reached this frame (or skipped it: see error). */
+  completed: boolean;
+  /** Why the frame has no results, when its data could not be used. */
+  error: string | null;
+  detections: DetectionEntry[];
+  /** Segmentation masks: greyscale PNG, pixel value = index into classes. */
+  masks: { sensorId: string; head: string; classes: string[]; width: number; height: number; png: Uint8Array }[];
+  /** Lidar point labels, one class index per point of the sweep. */
+  pointLabels: { sensorId: string; classes: string[]; labels: Uint8Array }[];
+}
+
+export interface RunProgressEvent {
+  runId: number;
+  framesDone: number;
+  framesTotal: number;
+  framesPerS: number;
+  etaS: number | null;
+  /** engine/provider, e.g. 'onnxruntime/cpu', once known. */
+  backend: string | null;
+  status: RunStatusName;
+}
+
 export const methods = {
   getServerInfo: {
     input: z.object({}).strict(),
@@ -76,6 +159,48 @@ export const methods = {
       .strict(),
     output: returns<FrameData>(),
   },
+  listModels: {
+    input: z.object({}).strict(),
+    output: returns<ModelEntry[]>(),
+  },
+  /** Starts (or resumes) a run on an open log; returns once the run is recorded, progress follows as runProgress events. */
+  startRun: {
+    input: z
+      .object({
+        logId,
+        modelId: z.string().min(1).max(200),
+        device: z.enum(['auto', 'gpu', 'cpu']).default('auto'),
+        /** Camera sensor id; every camera when omitted. */
+        sensor: z.string().min(1).max(200).optional(),
+        /** Frames start (inclusive) to end (exclusive). */
+        frameRange: z
+          .object({ start: z.number().int().min(0).optional(), end: z.number().int().min(1).optional() })
+          .strict()
+          .optional(),
+        /** Also run the lidar obstacle stage. */
+        lidar: z.boolean().optional(),
+        /** 'auto': continue an unfinished run with the same parameters; 'new': always a new run; a run id: continue that run. */
+        resume: z.union([z.literal('auto'), z.literal('new'), runId]).default('auto'),
+      })
+      .strict(),
+    output: returns<RunInfo>(),
+  },
+  cancelRun: {
+    input: z.object({ runId }).strict(),
+    output: returns<{ cancelled: boolean; run: RunInfo }>(),
+  },
+  listRuns: {
+    input: z.object({ logId: logId.optional() }).strict(),
+    output: returns<RunInfo[]>(),
+  },
+  getRun: {
+    input: z.object({ runId }).strict(),
+    output: returns<RunInfo>(),
+  },
+  getDetections: {
+    input: z.object({ runId, frameId: z.string().min(1).max(400) }).strict(),
+    output: returns<FrameDetections>(),
+  },
 } as const;
 
 export type MethodName = keyof typeof methods;
@@ -100,9 +225,10 @@ export interface Events {
   logOpened: { logId: string; name: string };
   logClosed: { logId: string };
   notice: { level: 'info' | 'warning' | 'error'; message: string };
+  runProgress: RunProgressEvent;
 }
 export type EventName = keyof Events;
-export const eventNames: readonly EventName[] = ['progress', 'logOpened', 'logClosed', 'notice'];
+export const eventNames: readonly EventName[] = ['progress', 'logOpened', 'logClosed', 'notice', 'runProgress'];
 
 export type ErrorCode =
   | 'BAD_INPUT'

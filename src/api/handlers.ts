@@ -29,6 +29,12 @@ export function createHandlers(core: SightlineCore, context: HandlerContext): Ha
     getLogInfo: async ({ logId }) => core.getLog(logId).info,
     listFrames: async ({ logId }) => [...core.getLog(logId).frames],
     getFrame: async ({ logId, index, include }) => core.getFrame(logId, index, include),
+    listModels: async () => core.listModels(),
+    startRun: async (input) => core.startRun(input),
+    cancelRun: async ({ runId }) => core.cancelRun(runId),
+    listRuns: async ({ logId }) => core.listRuns(logId),
+    getRun: async ({ runId }) => core.getRunInfo(runId),
+    getDetections: async ({ runId, frameId }) => core.getDetections(runId, frameId),
   };
 }
 

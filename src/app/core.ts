@@ -2,13 +2,28 @@
 // (IPC, HTTP) reach it only through the handler table in src/api/handlers.ts.
 import { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
-import { ApiError, type EventName, type Events } from '../api/contract.js';
+import {
+  ApiError,
+  type DetectionEntry,
+  type EventName,
+  type Events,
+  type FrameDetections,
+  type MethodInput,
+  type ModelEntry,
+  type RunInfo,
+} from '../api/contract.js';
+import { ModelError } from '../infer/errors.js';
+import { LIDAR_CLASSES, LIDAR_MODEL_ID, lidarModel } from '../infer/pipeline/lidarModel.js';
+import { runInference, type RunHandle } from '../infer/pipeline/run.js';
+import { ModelRegistry } from '../infer/registry.js';
 import type { DriveLog, FrameInclude } from '../logs/driveLog.js';
 import { LogError } from '../logs/errors.js';
 import type { FrameData, LogInfo } from '../logs/model.js';
 import { detectLog, logIdFromFingerprint, LogNotFoundError, openDriveLog, sha256File } from '../logs/open.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { getLogRecord, listRecentLogs, recordLogOpened, setLogSha256 } from '../store/logs.js';
+import { getRunFrame, listDetections, listMasks, listPointLabels, type DetectionRecord } from '../store/detections.js';
+import { getRun, listRuns, type RunRecord } from '../store/runs.js';
 import { defaultActor } from './paths.js';
 
 export interface CoreOptions {
@@ -16,6 +31,8 @@ export interface CoreOptions {
   actor?: string;
   /** Compute full-content sha256 of opened logs in the background (provenance). */
   hashLogs?: boolean;
+  /** Data directory of the model registry (models/registry.json); the workspace default when omitted. */
+  registryDir?: string;
 }
 
 type Listener<E extends EventName> = (payload: Events[E]) => void;
@@ -28,11 +45,14 @@ export class SightlineCore {
   private readonly bus = new EventEmitter();
   private readonly hashLogs: boolean;
   private hashing = new Set<string>();
+  private readonly registryDir?: string;
+  private readonly runs = new Map<number, RunHandle>();
 
   constructor(options: CoreOptions) {
     this.db = openDatabase(options.dbPath);
     this.actor = options.actor ?? defaultActor();
     this.hashLogs = options.hashLogs ?? true;
+    this.registryDir = options.registryDir;
     this.bus.setMaxListeners(100);
   }
 
@@ -132,7 +152,117 @@ export class SightlineCore {
     return entries.sort((a, b) => Number(b.open) - Number(a.open));
   }
 
+  // ---- inference runs ----
+
+  listModels(): ModelEntry[] {
+    const registry = ModelRegistry.open(this.registryDir);
+    const models: ModelEntry[] = registry.list().map((m) => ({
+      id: m.id,
+      name: m.name,
+      task: m.task,
+      format: m.format,
+      builtin: m.builtin,
+      classes: m.manifest.classes,
+      ...(m.sha256 ? { sha256: m.sha256 } : {}),
+      ...(m.manifest.description ? { description: m.manifest.description } : {}),
+    }));
+    const lidar = lidarModel();
+    models.push({ id: LIDAR_MODEL_ID, name: String(lidar.manifest.name), task: 'segment3d', format: 'builtin', builtin: true, classes: LIDAR_CLASSES });
+    return models;
+  }
+
+  /** Starts (or resumes) a run on an open log; resolves once it is recorded and under way. */
+  async startRun(input: MethodInput<'startRun'>): Promise<RunInfo> {
+    const drive = this.getLog(input.logId);
+    const handle = await runInference({
+      db: this.db,
+      logPath: drive.info.path,
+      drive,
+      modelId: input.modelId,
+      device: input.device ?? 'auto',
+      sensors: input.sensor ? [input.sensor] : undefined,
+      frameRange: input.frameRange,
+      lidar: input.lidar,
+      resume: input.resume ?? 'auto',
+      registryDir: this.registryDir,
+      actor: this.actor,
+      onProgress: (progress) => {
+        // A finished run is no longer active by the time anyone hears that it finished.
+        if (progress.status !== 'running') this.runs.delete(progress.runId);
+        this.emit('runProgress', progress);
+      },
+    }).catch(toApiError);
+    if (handle.progress.status === 'running') this.runs.set(handle.runId, handle);
+    void handle.done.then((summary) => {
+      this.runs.delete(handle.runId);
+      if (summary.status === 'failed') this.emit('notice', { level: 'error', message: `Run ${summary.runId} failed: ${summary.error}` });
+    });
+    return this.getRunInfo(handle.runId);
+  }
+
+  /** Cancels a run of this server and waits until it has stopped; false when it was not running here. */
+  async cancelRun(runId: number): Promise<{ cancelled: boolean; run: RunInfo }> {
+    const handle = this.runs.get(runId);
+    if (!handle) return { cancelled: false, run: this.getRunInfo(runId) };
+    handle.cancel();
+    await handle.done;
+    return { cancelled: true, run: this.getRunInfo(runId) };
+  }
+
+  listRuns(logId?: string): RunInfo[] {
+    return listRuns(this.db, { logId }).map((r) => this.toRunInfo(r));
+  }
+
+  getRunInfo(runId: number): RunInfo {
+    const run = getRun(this.db, runId);
+    if (!run) throw new ApiError('NOT_FOUND', `No run with id ${runId}`);
+    return this.toRunInfo(run);
+  }
+
+  getDetections(runId: number, frameId: string): FrameDetections {
+    this.getRunInfo(runId);
+    const frame = getRunFrame(this.db, runId, frameId);
+    return {
+      runId,
+      frameId,
+      completed: frame !== undefined,
+      error: frame?.error ?? null,
+      detections: listDetections(this.db, runId, { frameId }).map(toDetectionEntry),
+      masks: listMasks(this.db, runId, frameId).map((m) => ({ sensorId: m.sensorId, head: m.head, classes: m.classes, width: m.width, height: m.height, png: m.data })),
+      pointLabels: listPointLabels(this.db, runId, frameId).map((p) => ({ sensorId: p.sensorId, classes: p.classes, labels: p.labels })),
+    };
+  }
+
+  private toRunInfo(r: RunRecord): RunInfo {
+    return {
+      runId: r.id,
+      name: r.name,
+      logId: r.logId,
+      modelId: r.modelId,
+      modelSha256: r.modelSha256,
+      modelTask: r.modelTask,
+      engine: r.engine,
+      executionProvider: r.executionProvider,
+      device: r.device,
+      params: r.params,
+      softwareVersion: r.softwareVersion,
+      status: r.status,
+      createdAt: r.createdAt,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      framesTotal: r.framesTotal,
+      framesDone: r.framesDone,
+      framesPerS: r.framesPerS,
+      error: r.error,
+      active: this.runs.has(r.id),
+    };
+  }
+
   async close(): Promise<void> {
+    // Stop runs first: their last commits need the database.
+    const active = [...this.runs.values()];
+    for (const run of active) run.cancel();
+    await Promise.all(active.map((run) => run.done));
     await Promise.all([...this.logs.values()].map((l) => l.close()));
     this.logs.clear();
     this.bus.removeAllListeners();
@@ -145,6 +275,7 @@ export class SightlineCore {
 export function toApiError(error: unknown): never {
   if (error instanceof ApiError) throw error;
   if (error instanceof LogNotFoundError) throw new ApiError('NOT_FOUND', error.message);
+  if (error instanceof ModelError) throw new ApiError(/^Unknown model|not found/i.test(error.message) ? 'NOT_FOUND' : 'BAD_INPUT', error.message, { ...error.where });
   if (error instanceof LogError) {
     const code = /out of range/.test(error.message) ? 'OUT_OF_RANGE' : 'BAD_LOG';
     throw new ApiError(code, error.message, { ...error.where });
@@ -153,4 +284,19 @@ export function toApiError(error: unknown): never {
   if (e?.code === 'ENOENT') throw new ApiError('NOT_FOUND', e.message);
   if (e?.code === 'EACCES') throw new ApiError('BAD_LOG', e.message);
   throw new ApiError('INTERNAL', e?.message ?? String(error));
+}
+
+function toDetectionEntry(d: DetectionRecord): DetectionEntry {
+  return {
+    frameId: d.frameId,
+    frameIndex: d.frameIndex,
+    stampNs: d.frameStampNs,
+    sensorId: d.sensorId,
+    class: d.class,
+    modelClass: d.modelClass,
+    score: d.score,
+    box2d: d.box2d,
+    box3d: d.box3d ? { center: [d.box3d.cx, d.box3d.cy, d.box3d.cz], size: [d.box3d.length, d.box3d.width, d.box3d.height], yaw: d.box3d.yaw } : null,
+    trackId: d.trackId,
+  };
 }

@@ -6,6 +6,9 @@ import { toApiError } from '../app/core.js';
 import { defaultDbPath } from '../app/paths.js';
 import { formatSummary, inspectLog } from '../logs/inspect.js';
 import { packageRoot, softwareVersion } from '../version.js';
+import { registerInferCommand } from './commands/infer.js';
+import { registerModelsCommand } from './commands/models.js';
+import { registerRunsCommand } from './commands/runs.js';
 import { ensureDemoLog, writeDemoWithProgress } from './demoLog.js';
 import { launchApp } from './start.js';
 
@@ -70,6 +73,10 @@ export function buildCli(): Command {
     .action(async (opts: { port: number; db: string }) => {
       await launchApp(opts, serveUntilSignal);
     });
+
+  registerInferCommand(program);
+  registerRunsCommand(program);
+  registerModelsCommand(program);
 
   return program;
 }

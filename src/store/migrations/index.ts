@@ -1,4 +1,6 @@
 import * as m001 from './001_initial.js';
+import * as m002 from './002_inference.js';
+import * as m003 from './003_labels.js';
 
 export interface Migration {
   version: number;
@@ -7,4 +9,4 @@ export interface Migration {
 }
 
 /** Ordered; each runs once, in its own transaction. */
-export const migrations: Migration[] = [m001];
+export const migrations: Migration[] = [m001, m002, m003];
