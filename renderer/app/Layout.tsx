@@ -1,7 +1,7 @@
 // Renders the layout: sidebar | resizable columns of stacked panels, with the bottom strip.
 import { useCallback, useMemo, useRef, type ReactNode } from 'react';
 import { useApp } from '../state/appState.js';
-import { useStore } from '../state/store.js';
+import { createStore, useStore } from '../state/store.js';
 import { effectiveLayout, layoutActions, layoutStore, type LayoutState } from './layoutState.js';
 import { panelInstances, type PanelInstance } from './panelRegistry.js';
 import { Splitter } from './Splitter.js';
@@ -94,6 +94,7 @@ export function Layout(): ReactNode {
           </div>
         ))}
       </div>
+      <DragGhost />
     </div>
   );
 }
@@ -137,12 +138,69 @@ function ColumnView(props: {
   );
 }
 
+/** A panel header being dragged onto another panel (to swap them). */
+const dragStore = createStore<{ source: string | null; target: string | null; x: number; y: number }>({ source: null, target: null, x: 0, y: 0 });
+
+/** The main-area panel under a point, if any. */
+function panelKeyAt(x: number, y: number): string | null {
+  const el = document.elementFromPoint(x, y)?.closest<HTMLElement>('[data-panel-key]');
+  return el?.dataset.panelKey ?? null;
+}
+
+/** Pointer handlers for a panel header: past a few pixels the press becomes a drag; release over another panel swaps the two. */
+function useHeaderDrag(key: string, layout: LayoutState) {
+  const start = useRef<{ x: number; y: number; id: number } | null>(null);
+  return {
+    onPointerDown(e: React.PointerEvent<HTMLDivElement>) {
+      if (e.button !== 0 || (e.target as HTMLElement).closest('button')) return;
+      start.current = { x: e.clientX, y: e.clientY, id: e.pointerId };
+      e.currentTarget.setPointerCapture(e.pointerId);
+    },
+    onPointerMove(e: React.PointerEvent<HTMLDivElement>) {
+      const s = start.current;
+      if (!s) return;
+      const dragging = dragStore.get().source === key;
+      if (!dragging && Math.hypot(e.clientX - s.x, e.clientY - s.y) < 6) return;
+      const target = panelKeyAt(e.clientX, e.clientY);
+      dragStore.set({ source: key, target: target && target !== key ? target : null, x: e.clientX, y: e.clientY });
+    },
+    onPointerUp(e: React.PointerEvent<HTMLDivElement>) {
+      const { source, target } = dragStore.get();
+      start.current = null;
+      if (e.currentTarget.hasPointerCapture(e.pointerId)) e.currentTarget.releasePointerCapture(e.pointerId);
+      dragStore.set({ source: null, target: null });
+      if (source === key && target) layoutActions.swap(layout, key, target);
+    },
+    onPointerCancel() {
+      start.current = null;
+      dragStore.set({ source: null, target: null });
+    },
+  };
+}
+
+/** The floating title that follows a dragged header. */
+export function DragGhost(): ReactNode {
+  const drag = useStore(dragStore, (s) => s.source);
+  const x = useStore(dragStore, (s) => s.x);
+  const y = useStore(dragStore, (s) => s.y);
+  const target = useStore(dragStore, (s) => s.target);
+  if (!drag) return null;
+  return (
+    <div className="drag-ghost" style={{ transform: `translate(${x + 12}px, ${y + 8}px)` }}>
+      {target ? 'Swap with this panel' : 'Drop on another panel to swap'}
+    </div>
+  );
+}
+
 function PanelFrame({ instance, layout, maximized = false }: { instance: PanelInstance; layout: LayoutState; maximized?: boolean }): ReactNode {
   const columnIndex = layout.columns.findIndex((c) => c.panels.includes(instance.key));
   const noDefault = (e: React.MouseEvent) => e.preventDefault();
+  const drag = useHeaderDrag(instance.key, layout);
+  const isSource = useStore(dragStore, (s) => s.source === instance.key);
+  const isTarget = useStore(dragStore, (s) => s.target === instance.key);
   return (
-    <div className="panel" data-panel={instance.definition.id}>
-      <div className="panel-header" onDoubleClick={() => layoutActions.toggleMaximized(instance.key)}>
+    <div className={`panel${isSource ? ' drag-source' : ''}${isTarget ? ' drop-target' : ''}`} data-panel={instance.definition.id} data-panel-key={maximized ? undefined : instance.key}>
+      <div className="panel-header" onDoubleClick={() => layoutActions.toggleMaximized(instance.key)} title="Drag onto another panel to swap them; double-click to maximize" data-testid="panel-header" {...(maximized ? {} : drag)}>
         <span className="panel-title">{instance.title}</span>
         <span className="panel-actions">
           {!maximized && (

@@ -30,7 +30,8 @@ export function defaultLayout(): LayoutState {
     sidebarOpen: true,
     sidebarWidth: 290,
     sidebar: [],
-    collapsed: [],
+    // Reference sections start folded; the review tools stay open.
+    collapsed: ['log-info', 'logs'],
     columns: [
       { size: 1, panels: [], sizes: [] },
       { size: 1, panels: [], sizes: [] },
@@ -95,12 +96,12 @@ export function effectiveLayout(layout: LayoutState, instances: PanelInstance[])
   const bottom = [...layout.bottom];
   for (const instance of instances) {
     if (placed.has(instance.key)) continue;
-    const { region, defaultColumn = 0 } = instance.definition;
+    const { region } = instance.definition;
     if (region === 'sidebar') sidebar.push(instance.key);
     else if (region === 'bottom') bottom.push(instance.key);
     else {
-      while (columns.length <= defaultColumn) columns.push({ size: 1, panels: [], sizes: [] });
-      const column = columns[defaultColumn]!;
+      while (columns.length <= instance.column) columns.push({ size: 1, panels: [], sizes: [] });
+      const column = columns[instance.column]!;
       column.panels.push(instance.key);
       column.sizes.push(1);
     }
@@ -161,6 +162,17 @@ export const layoutActions = {
     target.panels.push(key);
     target.sizes.push(size ?? 1);
     setLayout(() => ({ ...effective, columns: columns.filter((c) => c.panels.length > 0) }));
+  },
+  /** Exchanges two panels' places (drag a header onto another panel), wherever they are. */
+  swap(effective: LayoutState, a: string, b: string): void {
+    if (a === b) return;
+    const exchange = (k: string) => (k === a ? b : k === b ? a : k);
+    setLayout(() => ({
+      ...effective,
+      sidebar: effective.sidebar.map(exchange),
+      bottom: effective.bottom.map(exchange),
+      columns: effective.columns.map((c) => ({ ...c, panels: c.panels.map(exchange) })),
+    }));
   },
   resizeColumns(effective: LayoutState, sizes: number[]): void {
     setLayout(() => ({ ...effective, columns: effective.columns.map((c, i) => ({ ...c, size: sizes[i] ?? c.size })) }));

@@ -20,13 +20,15 @@ export interface PanelDefinition {
   region: PanelRegion;
   /** For `main`: the column it starts in (0 = left). */
   defaultColumn?: number;
+  /** For `main`: the starting column for this log (overrides `defaultColumn`; e.g. right of a camera grid). */
+  placement?: (log: LogInfo | null) => number;
   /** Sort order within its region when first placed. */
   order?: number;
   /**
    * Multi-instance panels (one per camera, say): the instances for the open log. Without it the
    * panel has exactly one instance.
    */
-  instances?: (log: LogInfo | null) => Array<{ param: string; title: string }>;
+  instances?: (log: LogInfo | null) => Array<{ param: string; title: string; column?: number }>;
 }
 
 export interface PanelInstance {
@@ -34,6 +36,8 @@ export interface PanelInstance {
   param: string;
   title: string;
   definition: PanelDefinition;
+  /** Where it starts when the saved layout does not place it yet. */
+  column: number;
 }
 
 const registry = new Map<string, PanelDefinition>();
@@ -57,12 +61,13 @@ export function onRegistryChange(listener: () => void): () => void {
 export function panelInstances(log: LogInfo | null): PanelInstance[] {
   const out: PanelInstance[] = [];
   for (const definition of registeredPanels()) {
+    const column = definition.placement?.(log) ?? definition.defaultColumn ?? 0;
     if (!definition.instances) {
-      out.push({ key: definition.id, param: '', title: definition.title, definition });
+      out.push({ key: definition.id, param: '', title: definition.title, definition, column });
       continue;
     }
-    for (const { param, title } of definition.instances(log)) {
-      out.push({ key: `${definition.id}:${param}`, param, title, definition });
+    for (const instance of definition.instances(log)) {
+      out.push({ key: `${definition.id}:${instance.param}`, param: instance.param, title: instance.title, definition, column: instance.column ?? column });
     }
   }
   return out;

@@ -1,13 +1,14 @@
 // The one shortcut table: the keyboard handler and the help overlay both read it, so the
 // documented keys are exactly the bound keys.
-import { appStore, updateScene } from '../state/appState.js';
+import { appStore, toggleLayer, updateScene } from '../state/appState.js';
+import { LAYERS } from '../state/layers.js';
 import type { Session } from '../state/session.js';
 
 export interface Shortcut {
   /** Keys as shown in the help overlay; each entry is one chord, e.g. ['Shift', '←']. */
   keys: string[][];
   description: string;
-  group: 'Playback' | '3D view' | 'General';
+  group: 'Playback' | '3D view' | 'Layers' | 'General';
   match(e: KeyboardEvent): boolean;
   run(session: Session, e: KeyboardEvent): void;
 }
@@ -24,7 +25,16 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: [['F']], description: 'Follow the ego (camera attached behind it) / fixed world view', group: '3D view', match: key('f'), run: () => updateScene({ follow: !appStore.get().scene.follow }) },
   { keys: [['B']], description: "Bird's-eye view on / off", group: '3D view', match: key('b'), run: () => updateScene({ birdsEye: !appStore.get().scene.birdsEye }) },
   { keys: [['R']], description: 'Reset the 3D camera to the default view', group: '3D view', match: key('r'), run: () => appStore.set((s) => ({ sceneViewReset: s.sceneViewReset + 1 })) },
-  { keys: [['C']], description: 'Cycle point colouring (height, intensity, …)', group: '3D view', match: key('c'), run: () => cycleColorMode() },
+  { keys: [['C']], description: 'Cycle point colouring (height, range, intensity, …)', group: '3D view', match: key('c'), run: () => cycleColorMode() },
+  ...LAYERS.map(
+    (layer): Shortcut => ({
+      keys: [[layer.key]],
+      description: `Layer: ${layer.label}`,
+      group: 'Layers',
+      match: (e) => plain(e) && !e.shiftKey && e.key === layer.key,
+      run: () => toggleLayer(layer.id),
+    }),
+  ),
   { keys: [['Esc']], description: 'Clear the selection / close this help', group: 'General', match: (e) => e.key === 'Escape', run: (s) => (appStore.get().helpOpen ? appStore.set({ helpOpen: false }) : s.select(null)) },
   { keys: [['?']], description: 'Show / hide keyboard shortcuts', group: 'General', match: (e) => !e.ctrlKey && !e.metaKey && e.key === '?', run: () => appStore.set((s) => ({ helpOpen: !s.helpOpen })) },
 ];
@@ -38,12 +48,16 @@ export const MOUSE_HINTS: Array<[string, string]> = [
   ['Camera: wheel', 'Zoom around the cursor'],
   ['Camera: drag', 'Pan'],
   ['Camera: double-click', 'Fit the image again'],
+  ['Camera: hover / click a box', 'Details / select it in every panel'],
+  ['Panel header: drag onto another panel', 'Swap the two panels (saved)'],
   ['Panel header: double-click', 'Maximize / restore the panel'],
+  ['Timeline: hover', 'Preview the frame'],
+  ['Timeline: Shift-drag', 'Select a range (playback and runs use it)'],
 ];
 
 function cycleColorMode(): void {
   const { scene, frame } = appStore.get();
-  const modes = ['height', ...Object.keys(frame?.data.lidar?.fields ?? {})];
+  const modes = ['height', 'distance', ...Object.keys(frame?.data.lidar?.fields ?? {})];
   const next = modes[(modes.indexOf(scene.colorMode) + 1) % modes.length] ?? 'height';
   updateScene({ colorMode: next });
 }

@@ -1,12 +1,13 @@
 // 3D boxes as ONE pooled LineSegments (12 edges + a cross on the front face per box), vertex
-// coloured by class, plus ONE InstancedMesh of translucent fills; capacity doubles only when
-// needed, nothing is allocated per frame.
+// coloured by class (ground truth) or in one colour (a run, dashed), plus ONE InstancedMesh of
+// translucent fills; capacity doubles only when needed, nothing is allocated per frame.
 import {
   BoxGeometry,
   BufferAttribute,
   BufferGeometry,
   DynamicDrawUsage,
   LineBasicMaterial,
+  LineDashedMaterial,
   LineSegments,
   InstancedBufferAttribute,
   InstancedMesh,
@@ -39,7 +40,20 @@ export interface BoxHighlight {
   selectedId?: string;
   selectedTrack?: string;
   hoveredId?: string;
+  /** Boxes that intrude a path corridor. */
+  intruding?: ReadonlySet<string>;
 }
+
+export interface BoxStyle {
+  /** Translucent fills (ground truth); runs draw outlines only. */
+  fill: boolean;
+  /** Dashed outlines (runs). */
+  dashed: boolean;
+  /** One colour for every box (a run's colour); class colours when absent. */
+  color?: [number, number, number];
+}
+
+const INTRUSION_RGB: [number, number, number] = [1, 0.23, 0.23];
 
 export class BoxesRenderable {
   readonly object = new Group();
@@ -57,12 +71,20 @@ export class BoxesRenderable {
   private colors = new Float32Array(0);
   private boxes: Box3D[] = [];
   private readonly corner = new Float32Array(24);
+  private distances = new Float32Array(0);
+  private style: BoxStyle;
+  private lastHighlight: BoxHighlight = {};
 
-  constructor(initialCapacity = 64) {
+  constructor(style: Partial<BoxStyle> = {}, initialCapacity = 64) {
+    this.style = { fill: style.fill ?? true, dashed: style.dashed ?? false, color: style.color };
     this.fills = this.createFills(16);
     this.ensureCapacity(initialCapacity);
-    this.lines = new LineSegments(this.geometry, new LineBasicMaterial({ vertexColors: true, transparent: true, opacity: 0.95 }));
+    const material = this.style.dashed
+      ? new LineDashedMaterial({ vertexColors: true, transparent: true, opacity: 0.95, dashSize: 0.35, gapSize: 0.2 })
+      : new LineBasicMaterial({ vertexColors: true, transparent: true, opacity: 0.95 });
+    this.lines = new LineSegments(this.geometry, material);
     this.lines.frustumCulled = false;
+    this.fills.visible = this.style.fill;
     this.selectedFill = new Mesh(this.fillGeometry, new MeshBasicMaterial({ color: 0xffffff, transparent: true, opacity: 0.28, depthWrite: false }));
     this.selectedFill.visible = false;
     this.selectedFill.renderOrder = 2;
@@ -87,12 +109,26 @@ export class BoxesRenderable {
     this.object.remove(this.fills);
     this.fills.dispose();
     this.fills = this.createFills(capacity);
+    this.fills.visible = this.style.fill;
     this.object.add(this.fills);
     this.positions = new Float32Array(capacity * VERTS_PER_BOX * 3);
     this.colors = new Float32Array(capacity * VERTS_PER_BOX * 3);
+    this.distances = new Float32Array(capacity * VERTS_PER_BOX);
     this.geometry.dispose();
     this.geometry.setAttribute('position', new BufferAttribute(this.positions, 3).setUsage(DynamicDrawUsage));
     this.geometry.setAttribute('color', new BufferAttribute(this.colors, 3).setUsage(DynamicDrawUsage));
+    // For dashed runs: distance along each segment (LineDashedMaterial's lineDistance).
+    this.geometry.setAttribute('lineDistance', new BufferAttribute(this.distances, 1).setUsage(DynamicDrawUsage));
+  }
+
+  /** A run's colour changed. */
+  setColor(color: [number, number, number] | undefined): void {
+    this.style = { ...this.style, color };
+    this.recolor(this.lastHighlight);
+  }
+
+  set visible(on: boolean) {
+    this.object.visible = on;
   }
 
   get current(): Box3D[] {
@@ -121,14 +157,23 @@ export class BoxesRenderable {
         c[k * 3 + 2] = cz + uz * h;
       }
       for (const [a, b] of EDGES) {
+        const v = o / 3;
         p[o++] = c[a * 3]!;
         p[o++] = c[a * 3 + 1]!;
         p[o++] = c[a * 3 + 2]!;
         p[o++] = c[b * 3]!;
         p[o++] = c[b * 3 + 1]!;
         p[o++] = c[b * 3 + 2]!;
+        this.distances[v] = 0;
+        this.distances[v + 1] = Math.hypot(c[b * 3]! - c[a * 3]!, c[b * 3 + 1]! - c[a * 3 + 1]!, c[b * 3 + 2]! - c[a * 3 + 2]!);
       }
     });
+    if (this.style.dashed) {
+      const distance = this.geometry.getAttribute('lineDistance') as BufferAttribute;
+      distance.clearUpdateRanges();
+      distance.addUpdateRange(0, o / 3);
+      distance.needsUpdate = true;
+    }
     this.fills.count = boxes.length;
     this.fills.instanceMatrix.clearUpdateRanges();
     this.fills.instanceMatrix.addUpdateRange(0, boxes.length * 16);
@@ -143,6 +188,7 @@ export class BoxesRenderable {
 
   /** Colours only (hover and selection changes don't move geometry). */
   recolor(highlight: BoxHighlight): void {
+    this.lastHighlight = highlight;
     const col = this.colors;
     const isSelected = (b: Box3D) => b.id === highlight.selectedId || (!!highlight.selectedTrack && b.trackId === highlight.selectedTrack);
     this.fillMaterial.opacity = this.boxes.some(isSelected) ? 0.12 : 0.2;
@@ -151,7 +197,8 @@ export class BoxesRenderable {
     const fillColors = this.fills.instanceColor!.array as Float32Array;
     this.selected = undefined;
     this.boxes.forEach((box, i) => {
-      let [r, g, b] = classColorRgb(box.label);
+      let [r, g, b] = this.style.color ?? classColorRgb(box.label);
+      if (highlight.intruding?.has(box.id)) [r, g, b] = INTRUSION_RGB;
       if (isSelected(box)) {
         this.selected = box;
         r = g = b = 1;

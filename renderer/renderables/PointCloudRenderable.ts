@@ -1,23 +1,38 @@
 // The lidar sweep: ONE preallocated BufferGeometry whose capacity doubles only when a sweep is
 // larger than any before; every frame copies positions (and the colouring field) in place and
-// sets the draw range. Colour is computed in the vertex shader (turbo colormap over ego height
-// or a point field), so there is no per-point colour loop on any CPU thread.
-import { BufferAttribute, BufferGeometry, DynamicDrawUsage, Matrix4, Points, ShaderMaterial } from 'three';
+// sets the draw range. Colour is computed in the vertex shader (turbo colormap over ego height,
+// range from the sensor or a point field; a class palette for point labels), so there is no
+// per-point colour loop on any CPU thread.
+import { BufferAttribute, BufferGeometry, DynamicDrawUsage, Matrix4, Points, ShaderMaterial, Vector3 } from 'three';
 import type { PointCloud } from '../../src/logs/model.js';
+import { classColorRgb } from '../app/classColors.js';
 import { TURBO_GLSL } from './colormap.js';
 import { poseToMatrix } from './pose.js';
+
+export const MAX_LABEL_CLASSES = 32;
+
+/** Per-point class labels from a run (ground / obstacle, or fused camera classes). */
+export interface PointLabels {
+  labels: Uint8Array;
+  classes: string[];
+}
 
 const VERTEX = /* glsl */ `
 uniform float uSize;
 uniform int uMode;
 uniform vec2 uRange;
 uniform vec4 uHeightRow;
+uniform vec3 uPalette[${MAX_LABEL_CLASSES}];
 attribute float value;
 varying vec3 vColor;
 ${TURBO_GLSL}
 void main() {
-  float v = uMode == 0 ? dot(uHeightRow.xyz, position) + uHeightRow.w : value;
-  vColor = turbo((v - uRange.x) / max(uRange.y - uRange.x, 1e-6));
+  if (uMode == 3) {
+    vColor = uPalette[int(clamp(value, 0.0, ${MAX_LABEL_CLASSES - 1}.0))];
+  } else {
+    float v = uMode == 0 ? dot(uHeightRow.xyz, position) + uHeightRow.w : uMode == 2 ? length(position) : value;
+    vColor = turbo((v - uRange.x) / max(uRange.y - uRange.x, 1e-6));
+  }
   gl_Position = projectionMatrix * modelViewMatrix * vec4(position, 1.0);
   gl_PointSize = uSize;
 }
@@ -43,6 +58,7 @@ export class PointCloudRenderable {
   private positions = new Float32Array(0);
   private values = new Float32Array(0);
   private cloud: PointCloud | null = null;
+  private labels: PointLabels | null = null;
   private mode = 'height';
   private readonly ranges = new Map<string, [number, number]>();
   private activeKey = 'height';
@@ -59,6 +75,7 @@ export class PointCloudRenderable {
         uRange: { value: [-1, 3] },
         uHeightRow: { value: [0, 0, 1, 0] },
         uRound: { value: 0 },
+        uPalette: { value: Array.from({ length: MAX_LABEL_CLASSES }, () => new Vector3(0.6, 0.6, 0.6)) },
       },
     });
     this.ensureCapacity(initialCapacity);
@@ -107,7 +124,8 @@ export class PointCloudRenderable {
     if (this.cloud) this.upload(this.cloud, false);
   }
 
-  update(cloud: PointCloud | undefined): void {
+  update(cloud: PointCloud | undefined, labels: PointLabels | null = null): void {
+    this.labels = labels && cloud && labels.labels.length >= cloud.count ? labels : null;
     if (!cloud || cloud.count === 0) {
       this.cloud = null;
       this.count = 0;
@@ -116,6 +134,23 @@ export class PointCloudRenderable {
     }
     this.cloud = cloud;
     this.upload(cloud, true);
+  }
+
+  /** New point labels for the sweep on screen (a run finished, or its visibility changed). */
+  setLabels(labels: PointLabels | null): void {
+    if (labels === this.labels) return;
+    this.labels = labels && this.cloud && labels.labels.length >= this.cloud.count ? labels : null;
+    if (this.cloud && this.mode === 'label') this.upload(this.cloud, false);
+  }
+
+  /** Whether the sweep on screen is coloured by labels (else it fell back to height). */
+  get labelled(): boolean {
+    return this.mode === 'label' && !!this.labels;
+  }
+
+  /** Classes of the point labels in use, for the legend. */
+  get labelClasses(): string[] {
+    return this.labels?.classes ?? [];
   }
 
   private upload(cloud: PointCloud, withPositions: boolean): void {
@@ -134,20 +169,28 @@ export class PointCloudRenderable {
     const e = this.egoFromSensor.elements; // column-major: row 2 = e[2], e[6], e[10], e[14]
     this.material.uniforms.uHeightRow!.value = [e[2], e[6], e[10], e[14]];
 
-    const field = this.mode === 'height' ? undefined : cloud.fields[this.mode];
-    this.material.uniforms.uMode!.value = field ? 1 : 0;
-    if (field) {
-      this.values.set(field.subarray(0, count));
+    const labels = this.mode === 'label' ? this.labels : null;
+    const field = labels ? undefined : this.mode === 'height' || this.mode === 'distance' || this.mode === 'label' ? undefined : cloud.fields[this.mode];
+    const distance = this.mode === 'distance';
+    this.material.uniforms.uMode!.value = labels ? 3 : field ? 1 : distance ? 2 : 0;
+    if (field || labels) {
+      if (labels) {
+        const palette = this.material.uniforms.uPalette!.value as Vector3[];
+        labels.classes.slice(0, MAX_LABEL_CLASSES).forEach((name, i) => palette[i]!.set(...labelColor(name)));
+        for (let i = 0; i < count; i++) this.values[i] = labels.labels[i]!;
+      } else {
+        this.values.set(field!.subarray(0, count));
+      }
       const attribute = this.geometry.getAttribute('value') as BufferAttribute;
       attribute.clearUpdateRanges();
       attribute.addUpdateRange(0, count);
       attribute.needsUpdate = true;
     }
-    const key = field ? this.mode : 'height';
+    const key = labels ? 'label' : field ? this.mode : distance ? 'distance' : 'height';
     this.activeKey = key;
     let range = this.ranges.get(key);
     if (!range) {
-      range = field ? robustRange(field, count) : heightRange(cloud.positions, count, [e[2]!, e[6]!, e[10]!, e[14]!]);
+      range = labels ? [0, 1] : field ? robustRange(field, count) : distance ? distanceRange(cloud.positions, count) : heightRange(cloud.positions, count, [e[2]!, e[6]!, e[10]!, e[14]!]);
       this.ranges.set(key, range);
     }
     this.material.uniforms.uRange!.value = range;
@@ -171,6 +214,27 @@ function robustRange(values: Float32Array, count: number): [number, number] {
     if (Number.isFinite(v)) sample[n++] = v;
   }
   return percentiles(sample.subarray(0, n));
+}
+
+function distanceRange(positions: Float32Array, count: number): [number, number] {
+  const stride = Math.max(1, Math.floor(count / 20000));
+  const sample = new Float32Array(Math.ceil(count / stride));
+  let n = 0;
+  for (let i = 0; i < count; i += stride) {
+    const d = Math.hypot(positions[i * 3]!, positions[i * 3 + 1]!, positions[i * 3 + 2]!);
+    if (Number.isFinite(d)) sample[n++] = d;
+  }
+  const [, hi] = percentiles(sample.subarray(0, n));
+  return [0, Math.max(hi, 1)];
+}
+
+/** Ground grey, obstacles red, anything else in its class colour. */
+export function labelColor(name: string): [number, number, number] {
+  const l = name.toLowerCase();
+  if (/ground|road|terrain|floor|drivable/.test(l)) return [0.45, 0.47, 0.5];
+  if (/obstacle|object|non.?ground/.test(l)) return [1, 0.32, 0.25];
+  if (/unlabel|unknown|noise|none/.test(l)) return [0.25, 0.27, 0.3];
+  return classColorRgb(name);
 }
 
 function heightRange(positions: Float32Array, count: number, row: number[]): [number, number] {

@@ -1,6 +1,9 @@
 // The one application store: log, frame cursor, playback, selection, view settings, UI status.
-import type { LogEntry, ProgressEvent, ServerInfo } from '../../src/api/contract.js';
+import type { LogEntry, ModelEntry, ProgressEvent, RunInfo, RunProgressEvent, ServerInfo } from '../../src/api/contract.js';
 import type { FrameData, FrameStub, LogInfo } from '../../src/logs/model.js';
+import type { RunFrameDetections } from './detections.js';
+import { defaultLayers, parseLayers, type LayerId, type LayerSettings } from './layers.js';
+import type { PathOverlay } from './plan.js';
 import { createStore, useStore } from './store.js';
 
 /** A frame with its camera images decoded (once, when it was fetched). */
@@ -23,17 +26,52 @@ export interface Notice {
   message: string;
 }
 
-export type ColorMode = 'height' | (string & {});
+/** 'height' (ego z), 'distance' (from the sensor), 'label' (a run's point labels) or a point field (intensity, ring, ...). */
+export type ColorMode = 'height' | 'distance' | 'label' | (string & {});
 
 export interface SceneSettings {
-  /** 'height' (ego z) or the name of a point field (intensity, ring, ...). */
   colorMode: ColorMode;
-  /** Camera attached behind the ego (display frame = ego); off: the world frame stays put. */
+  /** Camera attached behind the ego (display frame = ego); off: the world frame stays put (orbit). */
   follow: boolean;
   birdsEye: boolean;
   pointSize: number;
-  showBoxes: boolean;
-  showFrustum: boolean;
+  /** Sweeps drawn: 1 = the current one; more accumulates past sweeps in the world frame (needs ego poses). */
+  accumulate: number;
+}
+
+export interface ReviewSettings {
+  /** Detections below this score are hidden everywhere (drawing, table, markers). */
+  scoreThreshold: number;
+  /** Lower-cased class names hidden everywhere (ground truth and detections). */
+  hiddenClasses: string[];
+  maskOpacity: number;
+  /** Lidar points projected into the cameras: size in CSS pixels. */
+  projectionPointSize: number;
+  sortBy: 'score' | 'distance';
+}
+
+export interface RunStyle {
+  visible: boolean;
+  color: string;
+}
+
+/** Detections of the visible runs for the frame on screen. */
+export interface FrameDetectionsState {
+  frameIndex: number;
+  runs: RunFrameDetections[];
+}
+
+export interface TimelineMarker {
+  index: number;
+  kind: 'detection' | 'intrusion';
+  /** Highest score on the frame (detections). */
+  score?: number;
+}
+
+/** Inclusive frame range selected on the timeline (shift-drag). */
+export interface FrameRange {
+  start: number;
+  end: number;
 }
 
 export interface AppState {
@@ -57,31 +95,85 @@ export interface AppState {
   notices: Notice[];
   helpOpen: boolean;
   scene: SceneSettings;
+  layers: LayerSettings;
+  review: ReviewSettings;
   /** Bumped to ask 3D views to return to their default camera pose. */
   sceneViewReset: number;
+  models: ModelEntry[];
+  /** Runs on the open log, newest first. */
+  runs: RunInfo[];
+  /** By run id (as a string: persisted as JSON). */
+  runStyles: Record<string, RunStyle>;
+  runProgress: Record<number, RunProgressEvent>;
+  detections: FrameDetectionsState | null;
+  markers: TimelineMarker[];
+  range: FrameRange | null;
+  /** Paths drawn for the frame on screen: from the log, and (later) from the planner. */
+  paths: { frameIndex: number; overlays: PathOverlay[] } | null;
+  /** Bumped when a past sweep (accumulation) arrives. */
+  sweepsVersion: number;
 }
 
 export const SPEEDS = [0.1, 0.2, 0.25, 0.5, 1, 2, 4, 5, 10] as const;
 
 const SCENE_KEY = 'sightline.scene.v1';
+const LAYERS_KEY = 'sightline.layers.v1';
+const REVIEW_KEY = 'sightline.review.v1';
+const RUN_STYLES_KEY = 'sightline.runStyles.v1';
+
+function readJson(key: string): unknown {
+  try {
+    const raw = localStorage.getItem(key);
+    return raw ? (JSON.parse(raw) as unknown) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeJson(key: string, value: unknown): void {
+  try {
+    localStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    // Storage full or disabled: settings just don't persist.
+  }
+}
+
+const inRange = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi;
 
 function loadSceneSettings(): SceneSettings {
-  const defaults: SceneSettings = { colorMode: 'height', follow: true, birdsEye: false, pointSize: 2, showBoxes: true, showFrustum: true };
-  try {
-    const raw = localStorage.getItem(SCENE_KEY);
-    if (!raw) return defaults;
-    const parsed = JSON.parse(raw) as Partial<SceneSettings>;
-    return {
-      colorMode: typeof parsed.colorMode === 'string' ? parsed.colorMode : defaults.colorMode,
-      follow: defaults.follow, // always start attached to the ego
-      birdsEye: typeof parsed.birdsEye === 'boolean' ? parsed.birdsEye : defaults.birdsEye,
-      pointSize: typeof parsed.pointSize === 'number' && parsed.pointSize >= 1 && parsed.pointSize <= 8 ? parsed.pointSize : defaults.pointSize,
-      showBoxes: typeof parsed.showBoxes === 'boolean' ? parsed.showBoxes : defaults.showBoxes,
-      showFrustum: typeof parsed.showFrustum === 'boolean' ? parsed.showFrustum : defaults.showFrustum,
-    };
-  } catch {
-    return defaults;
+  const defaults: SceneSettings = { colorMode: 'height', follow: true, birdsEye: false, pointSize: 2, accumulate: 1 };
+  const parsed = (readJson(SCENE_KEY) ?? {}) as Partial<SceneSettings>;
+  return {
+    colorMode: typeof parsed.colorMode === 'string' ? parsed.colorMode : defaults.colorMode,
+    follow: defaults.follow, // always start attached to the ego
+    birdsEye: typeof parsed.birdsEye === 'boolean' ? parsed.birdsEye : defaults.birdsEye,
+    pointSize: inRange(parsed.pointSize, 1, 8) ? parsed.pointSize : defaults.pointSize,
+    accumulate: inRange(parsed.accumulate, 1, MAX_ACCUMULATE) ? Math.round(parsed.accumulate) : defaults.accumulate,
+  };
+}
+
+export const MAX_ACCUMULATE = 10;
+
+function loadReviewSettings(): ReviewSettings {
+  const defaults: ReviewSettings = { scoreThreshold: 0.3, hiddenClasses: [], maskOpacity: 0.45, projectionPointSize: 2, sortBy: 'score' };
+  const parsed = (readJson(REVIEW_KEY) ?? {}) as Partial<ReviewSettings>;
+  return {
+    scoreThreshold: inRange(parsed.scoreThreshold, 0, 1) ? parsed.scoreThreshold : defaults.scoreThreshold,
+    hiddenClasses: Array.isArray(parsed.hiddenClasses) ? parsed.hiddenClasses.filter((c): c is string => typeof c === 'string') : defaults.hiddenClasses,
+    maskOpacity: inRange(parsed.maskOpacity, 0, 1) ? parsed.maskOpacity : defaults.maskOpacity,
+    projectionPointSize: inRange(parsed.projectionPointSize, 1, 8) ? parsed.projectionPointSize : defaults.projectionPointSize,
+    sortBy: parsed.sortBy === 'distance' ? 'distance' : 'score',
+  };
+}
+
+function loadRunStyles(): Record<string, RunStyle> {
+  const parsed = readJson(RUN_STYLES_KEY);
+  const out: Record<string, RunStyle> = {};
+  if (typeof parsed !== 'object' || parsed === null) return out;
+  for (const [id, style] of Object.entries(parsed as Record<string, Partial<RunStyle>>)) {
+    if (typeof style?.visible === 'boolean' && typeof style.color === 'string' && /^#[0-9a-f]{6}$/i.test(style.color)) out[id] = { visible: style.visible, color: style.color };
   }
+  return out;
 }
 
 export const appStore = createStore<AppState>({
@@ -102,19 +194,28 @@ export const appStore = createStore<AppState>({
   notices: [],
   helpOpen: false,
   scene: loadSceneSettings(),
+  layers: parseLayers(readJson(LAYERS_KEY) ?? defaultLayers()),
+  review: loadReviewSettings(),
   sceneViewReset: 0,
+  models: [],
+  runs: [],
+  runStyles: loadRunStyles(),
+  runProgress: {},
+  detections: null,
+  markers: [],
+  range: null,
+  paths: null,
+  sweepsVersion: 0,
 });
 
-let lastSavedScene: SceneSettings | null = null;
+// Persist the user's settings whenever they change (identity comparison: the store is immutable).
+const saved: Partial<Pick<AppState, 'scene' | 'layers' | 'review' | 'runStyles'>> = {};
 appStore.subscribe(() => {
-  const scene = appStore.get().scene;
-  if (scene === lastSavedScene) return;
-  lastSavedScene = scene;
-  try {
-    localStorage.setItem(SCENE_KEY, JSON.stringify(scene));
-  } catch {
-    // Storage full or disabled: settings just don't persist.
-  }
+  const s = appStore.get();
+  if (s.scene !== saved.scene) writeJson(SCENE_KEY, (saved.scene = s.scene));
+  if (s.layers !== saved.layers) writeJson(LAYERS_KEY, (saved.layers = s.layers));
+  if (s.review !== saved.review) writeJson(REVIEW_KEY, (saved.review = s.review));
+  if (s.runStyles !== saved.runStyles) writeJson(RUN_STYLES_KEY, (saved.runStyles = s.runStyles));
 });
 
 export function useApp<U>(selector: (state: AppState) => U): U {
@@ -123,4 +224,25 @@ export function useApp<U>(selector: (state: AppState) => U): U {
 
 export function updateScene(patch: Partial<SceneSettings>): void {
   appStore.set((s) => ({ scene: { ...s.scene, ...patch } }));
+}
+
+export function updateReview(patch: Partial<ReviewSettings>): void {
+  appStore.set((s) => ({ review: { ...s.review, ...patch } }));
+}
+
+export function toggleLayer(id: LayerId, on?: boolean): void {
+  appStore.set((s) => ({ layers: { ...s.layers, [id]: on ?? !s.layers[id] } }));
+}
+
+export function toggleClass(name: string): void {
+  const key = name.toLowerCase();
+  appStore.set((s) => {
+    const hidden = s.review.hiddenClasses;
+    return { review: { ...s.review, hiddenClasses: hidden.includes(key) ? hidden.filter((c) => c !== key) : [...hidden, key] } };
+  });
+}
+
+/** Whether a class (any case) passes the class filter. */
+export function classVisible(review: ReviewSettings, label: string): boolean {
+  return review.hiddenClasses.length === 0 || !review.hiddenClasses.includes(label.toLowerCase());
 }

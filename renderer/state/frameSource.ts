@@ -6,25 +6,18 @@ import { ApiError } from '../../src/api/contract.js';
 import type { CameraImage, FrameData } from '../../src/logs/model.js';
 import type { LoadedFrame } from './appState.js';
 import { recordStat } from './stats.js';
+import { decodeImageOffThread } from '../workers/decoder.js';
 
-const MIME: Record<string, string> = { jpeg: 'image/jpeg', png: 'image/png', webp: 'image/webp' };
-
-export async function decodeImage(image: CameraImage): Promise<ImageBitmap> {
-  if (image.format === 'raw-rgb8') {
-    const { width, height } = image.intrinsics;
-    const rgba = new Uint8ClampedArray(width * height * 4);
-    const src = image.data;
-    for (let i = 0, j = 0; i < width * height; i++, j += 3) {
-      const o = i * 4;
-      rgba[o] = src[j]!;
-      rgba[o + 1] = src[j + 1]!;
-      rgba[o + 2] = src[j + 2]!;
-      rgba[o + 3] = 255;
-    }
-    return createImageBitmap(new ImageData(rgba, width, height));
-  }
-  const blob = new Blob([image.data as Uint8Array<ArrayBuffer>], { type: MIME[image.format] ?? 'application/octet-stream' });
-  return createImageBitmap(blob);
+/** Decodes a camera image into an ImageBitmap once, on a decode worker. */
+export async function decodeImage(image: CameraImage, resizeWidth?: number): Promise<ImageBitmap> {
+  const { bitmap } = await decodeImageOffThread({
+    format: image.format,
+    data: image.data,
+    width: image.intrinsics.width,
+    height: image.intrinsics.height,
+    ...(resizeWidth ? { resizeWidth } : {}),
+  });
+  return bitmap;
 }
 
 export interface FrameSourceOptions {
@@ -33,6 +26,8 @@ export interface FrameSourceOptions {
   onFrame(frame: LoadedFrame): void;
   onError(index: number, message: string): void;
   onLoadingChange?(loading: boolean): void;
+  /** More data to load with each frame (detections of the visible runs), in parallel with it. */
+  augment?(index: number): Promise<void>;
 }
 
 export class FrameSource {
@@ -132,6 +127,7 @@ export class FrameSource {
     let frame: LoadedFrame | undefined;
     let failure: string | undefined;
     try {
+      const extra = this.options.augment?.(index).catch(() => undefined);
       const data: FrameData = await this.api.getFrame({ logId: this.logId, index });
       const fetched = performance.now();
       recordStat('fetch', fetched - started);
@@ -146,6 +142,7 @@ export class FrameSource {
         }),
       );
       recordStat('decode', performance.now() - fetched);
+      await extra;
       frame = { data, images };
     } catch (error) {
       failure = ApiError.from(error).message;

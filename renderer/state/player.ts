@@ -13,6 +13,8 @@ export interface PlayerHost {
   /** Mean time to fetch and decode one frame, ms. */
   loadMs(): number;
   seek(index: number, fromPlayer: boolean): void;
+  /** First and last frame to play (a selected range, else the whole log). */
+  bounds(): [number, number];
   prefetch(indices: number[]): void;
   ended(): void;
 }
@@ -76,8 +78,8 @@ export class Player {
     const stubs = this.host.stubs();
     if (stubs.length === 0) return this.host.ended();
     const logTime = this.anchorLog + ((now - this.anchorWall) / 1000) * this.host.speed();
-    const last = stubs.length - 1;
-    const target = indexAtTime(stubs, logTime);
+    const [, last] = this.host.bounds();
+    const target = Math.min(last, indexAtTime(stubs, logTime));
     const cursor = this.host.cursor();
     if (target !== cursor && (this.host.cursorReady() || this.host.isCached(target))) {
       this.host.seek(target, true);

@@ -3,10 +3,13 @@
 import { ApiError, type LogEntry, type ProgressEvent } from '../../src/api/contract.js';
 import type { LogInfo } from '../../src/logs/model.js';
 import type { Connection } from '../api/index.js';
-import { appStore, SPEEDS, type Selection } from './appState.js';
+import { appStore, SPEEDS, type LoadedFrame, type Selection } from './appState.js';
 import { FrameSource } from './frameSource.js';
 import { resetPainted } from './paint.js';
+import { pathsFromFrame, withPlan, type PlannedFrameLike } from './plan.js';
 import { nearestIndex, Player } from './player.js';
+import { RunsController } from './runs.js';
+import { SweepCache } from './sweeps.js';
 
 let noticeId = 1;
 
@@ -16,8 +19,21 @@ export class Session {
   private readonly offs: Array<() => void> = [];
   private showing = 0; // generation counter: a newer open wins over an older one still loading
   private failedIndex = -1; // a frame that could not be loaded: playback moves past it
+  readonly runs: RunsController;
+  readonly sweeps: SweepCache;
+  /** Planner results by frame id (bounded), applied whenever their frame is shown. */
+  private readonly plans = new Map<string, PlannedFrameLike>();
 
   constructor(readonly connection: Connection) {
+    this.sweeps = new SweepCache(connection.api);
+    this.runs = new RunsController(
+      connection.api,
+      () => {
+        const frame = appStore.get().frame;
+        return frame ? { frameId: frame.data.id, index: frame.data.index } : null;
+      },
+      (error) => this.fail(error),
+    );
     this.player = new Player({
       stubs: () => appStore.get().stubs,
       cursor: () => appStore.get().frameIndex,
@@ -31,6 +47,7 @@ export class Session {
       seek: (i) => this.seekInternal(i),
       prefetch: (indices) => this.source?.prefetch(indices),
       ended: () => appStore.set({ playing: false }),
+      bounds: () => this.playBounds(),
     });
   }
 
@@ -44,6 +61,7 @@ export class Session {
     this.offs.push(
       api.on('progress', (event) => this.onProgress(event)),
       api.on('notice', (n) => this.notify(n.level, n.message)),
+      api.on('runProgress', (event) => this.runs.onProgress(event)),
       api.on('logOpened', ({ logId }) => {
         void this.refreshLogs();
         const s = appStore.get();
@@ -60,6 +78,7 @@ export class Session {
       this.player.stop();
       this.source?.dispose();
       this.source = null;
+      this.runs.dispose();
     };
   }
 
@@ -161,17 +180,21 @@ export class Session {
     this.source?.dispose();
     resetPainted();
     this.source = new FrameSource(this.api, info.id, stubs.length, {
-      onFrame: (frame) => {
-        this.source?.markDisplayed(frame.data.index);
-        appStore.set({ frame, frameError: null });
-      },
+      onFrame: (frame) => this.display(frame),
       onError: (index, message) => {
         this.failedIndex = index;
         appStore.set({ frameError: `Frame ${index}: ${message}` });
       },
       onLoadingChange: (frameLoading) => appStore.set({ frameLoading }),
+      augment: (index) => {
+        const stub = appStore.get().stubs[index];
+        return stub ? this.runs.prefetch(stub.id) : Promise.resolve();
+      },
     });
-    appStore.set({ log: info, stubs, frameIndex: 0, frame: null, frameError: null, playing: false, selection: null, error: null });
+    appStore.set({ log: info, stubs, frameIndex: 0, frame: null, frameError: null, playing: false, selection: null, error: null, paths: null });
+    void this.runs.setLog(info.id);
+    this.sweeps.setLog(info.id);
+    this.plans.clear();
     if (info.warnings.length) this.notify('warning', `${info.name}: ${info.warnings.join('; ')}`);
     if (stubs.length === 0) {
       appStore.set({ frameError: 'This log has no frames.' });
@@ -198,7 +221,42 @@ export class Session {
     this.source?.dispose();
     this.source = null;
     resetPainted();
-    appStore.set({ log: null, stubs: [], frame: null, frameIndex: 0, playing: false, selection: null, frameError: null, frameLoading: false });
+    appStore.set({ log: null, stubs: [], frame: null, frameIndex: 0, playing: false, selection: null, frameError: null, frameLoading: false, paths: null });
+    void this.runs.setLog(null);
+    this.sweeps.setLog(null);
+  }
+
+  /** Puts a loaded frame on screen with everything drawn over it, in one store update (one paint). */
+  private display(frame: LoadedFrame): void {
+    this.source?.markDisplayed(frame.data.index);
+    this.runs.markDisplayed(frame.data.id);
+    this.sweeps.put(frame.data);
+    const cached = this.runs.cached(frame.data.id);
+    const detections = cached ? { frameIndex: frame.data.index, runs: cached } : appStore.get().detections;
+    appStore.set({ frame, frameError: null, detections, paths: { frameIndex: frame.data.index, overlays: this.overlaysFor(frame) } });
+    if (!cached) this.runs.refreshCurrent();
+  }
+
+  private overlaysFor(frame: LoadedFrame) {
+    const plan = this.plans.get(frame.data.id);
+    const overlays = pathsFromFrame(frame.data);
+    return plan ? withPlan(overlays, plan, frame.data.stampNs) : overlays;
+  }
+
+  /**
+   * Shows a planner result (reference path, corridor, intrusions) with its frame, and marks the
+   * frame on the timeline when something intrudes. The API's plan call feeds this once it exists.
+   */
+  showPlan(plan: PlannedFrameLike): void {
+    this.plans.delete(plan.frameId);
+    this.plans.set(plan.frameId, plan);
+    while (this.plans.size > 512) this.plans.delete(this.plans.keys().next().value!);
+    const { frame, stubs, markers } = appStore.get();
+    const index = stubs.findIndex((s) => s.id === plan.frameId);
+    const intrudes = plan.intrusions.some((i) => i.intrudes) || !!plan.drivenIntrusions?.some((i) => i.intrudes);
+    const others = markers.filter((m) => !(m.kind === 'intrusion' && m.index === index));
+    appStore.set({ markers: intrudes && index >= 0 ? [...others, { index, kind: 'intrusion' }] : others });
+    if (frame?.data.id === plan.frameId) appStore.set({ paths: { frameIndex: frame.data.index, overlays: this.overlaysFor(frame) } });
   }
 
   // ---- cursor and playback -------------------------------------------------------------------
@@ -233,10 +291,18 @@ export class Session {
     this.seek(target);
   }
 
+  /** The selected range, else the whole log. */
+  playBounds(): [number, number] {
+    const { stubs, range } = appStore.get();
+    const last = Math.max(0, stubs.length - 1);
+    return range ? [Math.max(0, Math.min(range.start, last)), Math.max(0, Math.min(range.end, last))] : [0, last];
+  }
+
   play(): void {
     const { stubs, frameIndex, log } = appStore.get();
     if (!log || stubs.length < 2) return;
-    if (frameIndex >= stubs.length - 1) this.seekInternal(0);
+    const [first, last] = this.playBounds();
+    if (frameIndex >= last || frameIndex < first) this.seekInternal(first);
     appStore.set({ playing: true });
     this.player.start();
   }
@@ -267,6 +333,12 @@ export class Session {
 
   select(selection: Selection | null): void {
     appStore.set({ selection });
+  }
+
+  /** Timeline range selection (shift-drag); null clears it. */
+  setRange(range: { start: number; end: number } | null): void {
+    if (range && range.end < range.start) range = { start: range.end, end: range.start };
+    appStore.set({ range: range && range.end > range.start ? range : null });
   }
 
   // ---- status --------------------------------------------------------------------------------

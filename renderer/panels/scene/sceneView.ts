@@ -29,12 +29,15 @@ import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import type { Box3D, FrameData } from '../../../src/logs/model.js';
 import type { SceneSettings, Selection } from '../../state/appState.js';
 import { reportPainted } from '../../state/paint.js';
+import type { PathOverlay } from '../../state/plan.js';
 import { recordStat } from '../../state/stats.js';
 import { BoxesRenderable, type BoxHighlight } from '../../renderables/BoxesRenderable.js';
 import { createEgoVehicle } from '../../renderables/EgoVehicle.js';
 import { FrustumRenderable } from '../../renderables/FrustumRenderable.js';
-import { PointCloudRenderable } from '../../renderables/PointCloudRenderable.js';
+import { PathsRenderable } from '../../renderables/PathsRenderable.js';
+import { PointCloudRenderable, type PointLabels } from '../../renderables/PointCloudRenderable.js';
 import { poseToMatrix } from '../../renderables/pose.js';
+import { SweepHistoryRenderable, type PastSweep } from '../../renderables/SweepHistoryRenderable.js';
 
 ColorManagement.enabled = false; // colours are given and shown as sRGB, untouched
 
@@ -46,10 +49,52 @@ const BEV_HALF_HEIGHT = 32;
 
 export interface SceneHover {
   box: Box3D;
+  /** Run id, or null for ground truth. */
+  runId: number | null;
   distance: number;
   x: number;
   y: number;
 }
+
+/** Everything the 3D view draws for a frame; fields are compared by identity to skip uploads. */
+export interface SceneData {
+  frame: FrameData | null;
+  gtBoxes: Box3D[];
+  runs: Array<{ runId: number; color: string; boxes: Box3D[] }>;
+  paths: PathOverlay[];
+  groundZ: number;
+  intrusions: ReadonlySet<string>;
+  pointLabels: PointLabels | null;
+  showFrusta: boolean;
+  showGrid: boolean;
+  /** Past sweeps, newest first (accumulation). */
+  sweeps: PastSweep[];
+}
+
+export interface SceneSnapshot {
+  frameIndex: number;
+  paintedIndex: number;
+  viewMode: 'follow' | 'orbit' | 'birdseye';
+  colorMode: string;
+  labelled: boolean;
+  points: number;
+  pastSweeps: number;
+  gtBoxes: number;
+  runBoxes: Record<string, number>;
+  pathSegments: number;
+  corridorQuads: number;
+  gridVisible: boolean;
+  frustaVisible: boolean;
+  memory: { geometries: number; textures: number; programs: number };
+  render: { calls: number; points: number; lines: number; triangles: number };
+  renderMs: number;
+  uploadMs: number;
+  /** Renders since the view started (it renders on demand, not in a loop). */
+  renders: number;
+  software: boolean;
+}
+
+const EMPTY_DATA: SceneData = { frame: null, gtBoxes: [], runs: [], paths: [], groundZ: 0, intrusions: new Set(), pointLabels: null, showFrusta: true, showGrid: true, sweeps: [] };
 
 export class SceneView {
   readonly renderer: WebGLRenderer;
@@ -63,9 +108,18 @@ export class SceneView {
   private readonly grid: GridHelper;
   private readonly rings: LineLoop[] = [];
   readonly points = new PointCloudRenderable();
-  private readonly boxes = new BoxesRenderable();
+  private readonly boxes = new BoxesRenderable({ fill: true });
+  private readonly runBoxes = new Map<number, BoxesRenderable>();
   private readonly frusta = new FrustumRenderable();
+  private readonly paths = new PathsRenderable();
+  private readonly history = new SweepHistoryRenderable();
+  private readonly worldGroup = new Group();
+  private historyOrigin: [number, number, number] | null = null;
+  private data: SceneData = EMPTY_DATA;
   private readonly ego = createEgoVehicle();
+  private lastRenderMs = 0;
+  private lastUploadMs = 0;
+  private renderCount = 0;
   private readonly worldFromEgo = new Matrix4();
   private readonly displayFromWorld = new Matrix4();
   private readonly displayFromEgo = new Matrix4();
@@ -76,6 +130,9 @@ export class SceneView {
   private hoveredId: string | undefined;
   private frameIndex = -1;
   private paintedIndex = -1;
+  /** Bumped per frame shown, so a frame seen before (looping) still reports its paint. */
+  private frameVersion = 0;
+  private paintedVersion = 0;
   private raf = 0;
   private disposed = false;
   private readonly resizeObserver: ResizeObserver;
@@ -118,7 +175,10 @@ export class SceneView {
     this.scene.add(this.grid);
 
     this.egoGroup.matrixAutoUpdate = false;
-    this.egoGroup.add(this.points.object, this.boxes.object, this.frusta.object, this.ego.object);
+    this.egoGroup.add(this.points.object, this.boxes.object, this.frusta.object, this.paths.object, this.ego.object);
+    this.worldGroup.matrixAutoUpdate = false;
+    this.worldGroup.add(this.history.object);
+    this.scene.add(this.worldGroup);
     const ringMaterial = new LineBasicMaterial({ color: 0x3a4656, transparent: true, opacity: 0.6, depthWrite: false });
     for (const radius of [10, 20, 30, 50]) {
       const positions: number[] = [];
@@ -136,6 +196,8 @@ export class SceneView {
 
     this.points.setPointSize(settings.pointSize, this.renderer.getPixelRatio());
     this.points.setMode(settings.colorMode);
+    this.history.setPointSize(settings.pointSize * this.renderer.getPixelRatio());
+    this.history.setCapacity(Math.max(0, settings.accumulate - 1));
     this.applyCameraMode(true);
 
     // A label that follows the selected box (positioned after every render).
@@ -178,50 +240,125 @@ export class SceneView {
 
   // ---- data ----------------------------------------------------------------------------------
 
-  /** A new log: forget colour ranges and the fixed-frame origin. */
+  /** A new log: forget colour ranges, origins and past sweeps. */
   resetForLog(): void {
     this.points.resetRanges();
     this.fixedOrigin = null;
+    this.historyOrigin = null;
+    this.history.clear();
+    this.dropRunBoxes();
     this.frameIndex = -1;
     this.paintedIndex = -1;
   }
 
-  setFrame(frame: FrameData | null): void {
-    if (!frame) {
-      this.points.update(undefined);
-      this.boxes.update([], this.highlight());
-      this.frusta.update([]);
-      this.frameIndex = -1;
-      this.invalidate();
-      return;
-    }
-    this.hasEgoPose = !!frame.egoPose;
-    if (frame.egoPose) poseToMatrix(frame.egoPose, this.worldFromEgo);
-    else this.worldFromEgo.identity();
-    if (!this.fixedOrigin && frame.egoPose) this.fixedOrigin = new Vector3(...frame.egoPose.translation);
+  setData(next: SceneData): void {
+    const prev = this.data;
+    this.data = next;
+    const frame = next.frame;
     const started = performance.now();
-    this.points.update(frame.lidar);
-    this.boxes.update(this.settings.showBoxes ? frame.labels3d : [], this.highlight());
-    this.frusta.update(this.settings.showFrustum ? frame.cameras : []);
-    this.frameIndex = frame.index;
-    this.updateDisplayTransforms();
-    recordStat('sceneUpload', performance.now() - started);
+    if (frame !== prev.frame) {
+      if (!frame) {
+        this.points.update(undefined);
+        this.frameIndex = -1;
+      } else {
+        this.hasEgoPose = !!frame.egoPose;
+        if (frame.egoPose) poseToMatrix(frame.egoPose, this.worldFromEgo);
+        else this.worldFromEgo.identity();
+        if (!this.fixedOrigin && frame.egoPose) this.fixedOrigin = new Vector3(...frame.egoPose.translation);
+        if (!this.historyOrigin && frame.egoPose) this.historyOrigin = [...frame.egoPose.translation];
+        this.points.update(frame.lidar, next.pointLabels);
+        this.frameIndex = frame.index;
+        this.frameVersion++;
+        this.updateDisplayTransforms();
+      }
+    } else if (next.pointLabels !== prev.pointLabels) {
+      this.points.setLabels(next.pointLabels);
+    }
+    const highlight = this.highlight();
+    if (next.gtBoxes !== prev.gtBoxes || next.intrusions !== prev.intrusions) this.boxes.update(next.gtBoxes, highlight);
+    if (next.runs !== prev.runs || next.intrusions !== prev.intrusions) this.updateRunBoxes(next.runs, highlight);
+    if (next.showFrusta !== prev.showFrusta || (frame !== prev.frame && next.showFrusta)) this.frusta.update(next.showFrusta && frame ? frame.cameras : []);
+    this.frusta.object.visible = next.showFrusta;
+    if (next.paths !== prev.paths || next.groundZ !== prev.groundZ) this.paths.update(next.paths, next.groundZ);
+    this.grid.visible = next.showGrid;
+    for (const ring of this.rings) ring.visible = next.showGrid;
+    if (next.sweeps !== prev.sweeps || frame !== prev.frame) this.updateHistory();
+    this.lastUploadMs = performance.now() - started;
+    recordStat('sceneUpload', this.lastUploadMs);
     this.invalidate();
+  }
+
+  /** One dashed, run-coloured box set per run, kept for the log (runs are few). */
+  private updateRunBoxes(runs: SceneData['runs'], highlight: BoxHighlight): void {
+    const seen = new Set<number>();
+    for (const run of runs) {
+      seen.add(run.runId);
+      let renderable = this.runBoxes.get(run.runId);
+      const color = hexRgb(run.color);
+      if (!renderable) {
+        renderable = new BoxesRenderable({ fill: false, dashed: true, color });
+        this.runBoxes.set(run.runId, renderable);
+        this.egoGroup.add(renderable.object);
+      } else {
+        renderable.setColor(color);
+      }
+      renderable.update(run.boxes, highlight);
+    }
+    // A run missing from this frame (hidden, or its detections still loading) keeps its buffers,
+    // emptied: frames must not create and drop GPU objects.
+    for (const [runId, renderable] of this.runBoxes) {
+      if (seen.has(runId) || renderable.current.length === 0) continue;
+      renderable.update([], highlight);
+    }
+  }
+
+  private dropRunBoxes(): void {
+    for (const renderable of this.runBoxes.values()) {
+      this.egoGroup.remove(renderable.object);
+      renderable.dispose();
+    }
+    this.runBoxes.clear();
+  }
+
+  private updateHistory(): void {
+    const sweeps = this.historyOrigin && this.hasEgoPose ? this.data.sweeps : [];
+    this.history.update(sweeps, this.historyOrigin ?? [0, 0, 0], this.points.labelled ? 'height' : this.settings.colorMode, this.points.range);
+    this.updateWorldGroup();
+  }
+
+  private updateWorldGroup(): void {
+    const o = this.historyOrigin ?? [0, 0, 0];
+    this.worldGroup.matrix.copy(this.displayFromWorld).multiply(this.scratch.gridT.makeTranslation(o[0], o[1], o[2]));
+    this.worldGroup.matrixWorldNeedsUpdate = true;
   }
 
   setSelection(selection: Selection | null): void {
     this.selection = selection;
-    this.boxes.recolor(this.highlight());
+    this.recolorAll();
     this.invalidate();
   }
 
-  setSettings(next: SceneSettings, frame: FrameData | null): void {
+  private recolorAll(): void {
+    const highlight = this.highlight();
+    this.boxes.recolor(highlight);
+    for (const r of this.runBoxes.values()) r.recolor(highlight);
+  }
+
+  setSettings(next: SceneSettings): void {
     const prev = this.settings;
     this.settings = next;
-    if (next.pointSize !== prev.pointSize) this.points.setPointSize(next.pointSize, this.renderer.getPixelRatio());
-    if (next.colorMode !== prev.colorMode) this.points.setMode(next.colorMode);
-    if (next.showBoxes !== prev.showBoxes) this.boxes.update(next.showBoxes && frame ? frame.labels3d : [], this.highlight());
-    if (next.showFrustum !== prev.showFrustum) this.frusta.update(next.showFrustum && frame ? frame.cameras : []);
+    if (next.pointSize !== prev.pointSize) {
+      this.points.setPointSize(next.pointSize, this.renderer.getPixelRatio());
+      this.history.setPointSize(next.pointSize * this.renderer.getPixelRatio());
+    }
+    if (next.colorMode !== prev.colorMode) {
+      this.points.setMode(next.colorMode);
+      this.updateHistory();
+    }
+    if (next.accumulate !== prev.accumulate) {
+      this.history.setCapacity(Math.max(0, next.accumulate - 1));
+      this.updateHistory();
+    }
     if (next.follow !== prev.follow) this.changeFollow(next.follow);
     if (next.birdsEye !== prev.birdsEye) this.applyCameraMode(true);
     this.invalidate();
@@ -230,9 +367,10 @@ export class SceneView {
   private highlight(): BoxHighlight {
     const sel = this.selection;
     return {
-      selectedId: sel?.kind === 'box3d' ? sel.id : undefined,
+      selectedId: sel?.id,
       selectedTrack: sel?.trackId,
       hoveredId: this.hoveredId,
+      intruding: this.data.intrusions,
     };
   }
 
@@ -258,6 +396,7 @@ export class SceneView {
     const worldFromGrid = this.scratch.gridT.makeTranslation(gx, gy, e[14]!).multiply(this.scratch.gridR);
     this.grid.matrix.multiplyMatrices(this.displayFromWorld, worldFromGrid);
     this.grid.matrixWorldNeedsUpdate = true;
+    this.updateWorldGroup();
   }
 
   private changeFollow(follow: boolean): void {
@@ -343,16 +482,20 @@ export class SceneView {
     if (this.disposed) return;
     const started = performance.now();
     this.renderer.render(this.scene, this.activeCamera);
-    recordStat('sceneRender', performance.now() - started);
+    this.lastRenderMs = performance.now() - started;
+    this.renderCount++;
+    recordStat('sceneRender', this.lastRenderMs);
     this.placeLabel();
-    if (this.frameIndex >= 0 && this.frameIndex !== this.paintedIndex) {
+    if (this.frameIndex >= 0 && this.frameVersion !== this.paintedVersion) {
       this.paintedIndex = this.frameIndex;
+      this.paintedVersion = this.frameVersion;
       reportPainted('scene', this.frameIndex);
     }
   }
 
   private placeLabel(): void {
-    const box = this.boxes.selected;
+    let box = this.boxes.selected;
+    for (const r of this.runBoxes.values()) box ??= r.selected;
     if (!box) {
       this.label.hidden = true;
       return;
@@ -387,9 +530,21 @@ export class SceneView {
     }
     if (e.target !== this.canvas) return;
     const ray = this.rayAt(e.clientX, e.clientY);
-    const hit = ray ? this.boxes.pick(ray) : null;
+    const hit = ray ? this.pick(ray) : null;
     const rect = this.canvas.getBoundingClientRect();
-    this.setHovered(hit ? { box: hit.box, distance: Math.hypot(...hit.box.center.slice(0, 2)), x: e.clientX - rect.left, y: e.clientY - rect.top } : null);
+    this.setHovered(hit ? { box: hit.box, runId: hit.runId, distance: Math.hypot(hit.box.center[0], hit.box.center[1]), x: e.clientX - rect.left, y: e.clientY - rect.top } : null);
+  }
+
+  /** The nearest box along the ray, ground truth or any run. */
+  private pick(ray: Ray): { box: Box3D; runId: number | null; distance: number } | null {
+    let best: { box: Box3D; runId: number | null; distance: number } | null = null;
+    const gt = this.boxes.object.visible ? this.boxes.pick(ray) : null;
+    if (gt) best = { ...gt, runId: null };
+    for (const [runId, renderable] of this.runBoxes) {
+      const hit = renderable.pick(ray);
+      if (hit && (!best || hit.distance < best.distance)) best = { ...hit, runId };
+    }
+    return best;
   }
 
   private onPointerUp(e: PointerEvent): void {
@@ -397,7 +552,7 @@ export class SceneView {
     this.pointer = null;
     if (!pointer || pointer.moved || e.button !== 0) return;
     const ray = this.rayAt(e.clientX, e.clientY);
-    const hit = ray ? this.boxes.pick(ray) : null;
+    const hit = ray ? this.pick(ray) : null;
     this.onSelect(hit?.box ?? null);
   }
 
@@ -407,7 +562,7 @@ export class SceneView {
     this.canvas.classList.toggle('pointing', !!hover);
     if (id === this.hoveredId) return;
     this.hoveredId = id;
-    this.boxes.recolor(this.highlight());
+    this.recolorAll();
     this.invalidate();
   }
 
@@ -419,7 +574,10 @@ export class SceneView {
     this.controls.dispose();
     this.points.dispose();
     this.boxes.dispose();
+    this.dropRunBoxes();
     this.frusta.dispose();
+    this.paths.dispose();
+    this.history.dispose();
     this.ego.dispose();
     this.grid.geometry.dispose();
     (this.grid.material as LineBasicMaterial).dispose();
@@ -429,6 +587,40 @@ export class SceneView {
     this.renderer.dispose();
     this.label.remove();
   }
+
+  // ---- test and benchmark state --------------------------------------------------------------
+
+  snapshot(): SceneSnapshot {
+    const info = this.renderer.info;
+    const runBoxes: Record<string, number> = {};
+    for (const [runId, r] of this.runBoxes) runBoxes[runId] = r.current.length;
+    return {
+      frameIndex: this.frameIndex,
+      paintedIndex: this.paintedIndex,
+      viewMode: this.settings.birdsEye ? 'birdseye' : this.settings.follow ? 'follow' : 'orbit',
+      colorMode: this.settings.colorMode,
+      labelled: this.points.labelled,
+      points: this.points.count,
+      pastSweeps: this.history.drawn,
+      gtBoxes: this.boxes.current.length,
+      runBoxes,
+      pathSegments: this.paths.segments,
+      corridorQuads: this.paths.quads,
+      gridVisible: this.grid.visible,
+      frustaVisible: this.frusta.object.visible,
+      memory: { geometries: info.memory.geometries, textures: info.memory.textures, programs: info.programs?.length ?? 0 },
+      render: { calls: info.render.calls, points: info.render.points, lines: info.render.lines, triangles: info.render.triangles },
+      renderMs: this.lastRenderMs,
+      uploadMs: this.lastUploadMs,
+      renders: this.renderCount,
+      software: this.software,
+    };
+  }
+}
+
+function hexRgb(hex: string): [number, number, number] {
+  const n = parseInt(hex.replace('#', ''), 16);
+  return [((n >> 16) & 255) / 255, ((n >> 8) & 255) / 255, (n & 255) / 255];
 }
 
 function isSoftwareRenderer(): boolean {
