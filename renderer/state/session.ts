@@ -235,6 +235,20 @@ export class Session {
     const detections = cached ? { frameIndex: frame.data.index, runs: cached } : appStore.get().detections;
     appStore.set({ frame, frameError: null, detections, paths: { frameIndex: frame.data.index, overlays: this.overlaysFor(frame) } });
     if (!cached) this.runs.refreshCurrent();
+    if (!this.plans.has(frame.data.id)) this.requestPlan(frame.data.logId, frame.data.index, frame.data.id);
+  }
+
+  private readonly planRequests = new Set<string>();
+
+  /** The core plans each frame (cached there too); a failure leaves the log's own paths on screen. */
+  private requestPlan(logId: string, index: number, frameId: string): void {
+    if (this.planRequests.has(frameId) || this.player.isRunning) return;
+    this.planRequests.add(frameId);
+    this.api
+      .getPlan({ logId, index })
+      .then((plan) => this.showPlan(plan))
+      .catch(() => undefined)
+      .finally(() => this.planRequests.delete(frameId));
   }
 
   private overlaysFor(frame: LoadedFrame) {

@@ -2,7 +2,9 @@
 // Electron IPC and HTTP/WebSocket are two transports of exactly these calls and events.
 // Inputs are zod schemas (validated at every edge); outputs are TypeScript types.
 import { z } from 'zod';
-import type { FrameData, FrameStub, LogInfo } from '../logs/model.js';
+import type { FrameData, FrameStub, LogInfo, Vec3 } from '../logs/model.js';
+import { labelMethods, type LabelsChangedEvent } from '../labels/api.js';
+import { safetyMethods } from '../safety/api.js';
 
 /** Marks an output type without a runtime validator (the core is trusted to produce it). */
 function returns<T>(): T {
@@ -201,6 +203,20 @@ export const methods = {
     input: z.object({ runId, frameId: z.string().min(1).max(400) }).strict(),
     output: returns<FrameDetections>(),
   },
+  /** The built-in planner's reference path for one frame, with corridor intrusions (cached per frame). */
+  getPlan: {
+    input: z
+      .object({
+        logId,
+        index: z.number().int().min(0),
+        /** Obstacles from a run's 3D detections instead of the log's ground truth. */
+        runId: runId.optional(),
+      })
+      .strict(),
+    output: returns<FramePlan>(),
+  },
+  ...labelMethods,
+  ...safetyMethods,
 } as const;
 
 export type MethodName = keyof typeof methods;
@@ -226,9 +242,10 @@ export interface Events {
   logClosed: { logId: string };
   notice: { level: 'info' | 'warning' | 'error'; message: string };
   runProgress: RunProgressEvent;
+  labelsChanged: LabelsChangedEvent;
 }
 export type EventName = keyof Events;
-export const eventNames: readonly EventName[] = ['progress', 'logOpened', 'logClosed', 'notice', 'runProgress'];
+export const eventNames: readonly EventName[] = ['progress', 'logOpened', 'logClosed', 'notice', 'runProgress', 'labelsChanged'];
 
 export type ErrorCode =
   | 'BAD_INPUT'
@@ -237,9 +254,31 @@ export type ErrorCode =
   | 'BAD_LOG'
   | 'OUT_OF_RANGE'
   | 'UNSUPPORTED'
+  | 'CONFLICT'
   | 'INTERNAL';
 
+const ERROR_CODES = new Set<string>(['BAD_INPUT', 'UNKNOWN_METHOD', 'NOT_FOUND', 'BAD_LOG', 'OUT_OF_RANGE', 'UNSUPPORTED', 'CONFLICT', 'INTERNAL']);
+
 /** The one error type that crosses transports; `message` is written for the user. */
+/** A planner result as it crosses the API (src/plan PlannedFrame without the grid). */
+export interface PlanIntrusion {
+  obstacleId: string;
+  label?: string;
+  arcLengthM: number;
+  lateralM: number;
+  minDistanceM: number;
+  clearanceM: number;
+  intrudes: boolean;
+}
+export interface FramePlan {
+  frameId: string;
+  planned: { points: Vec3[]; blocked: boolean; stopDistanceM: number | null; minClearanceM: number | null; lengthM: number; warnings: string[] };
+  corridorHalfWidthM: number;
+  intrusions: PlanIntrusion[];
+  drivenIntrusions?: PlanIntrusion[];
+  timings: { totalMs: number; gridMs: number; planMs: number };
+}
+
 export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
@@ -257,6 +296,12 @@ export class ApiError extends Error {
   static from(value: unknown): ApiError {
     if (value instanceof ApiError) return value;
     if (isSerializedApiError(value)) return new ApiError(value.code, value.message, value.details);
+    // Domain errors (labels: BAD_INPUT, NOT_FOUND, CONFLICT, READ_ONLY) carry their own code.
+    if (value instanceof Error) {
+      const domain = value as Error & { code?: unknown; details?: Record<string, unknown> };
+      const code = domain.code === 'READ_ONLY' ? 'BAD_INPUT' : domain.code;
+      if (typeof code === 'string' && ERROR_CODES.has(code)) return new ApiError(code as ErrorCode, value.message, domain.details);
+    }
     const message = value instanceof Error ? value.message : String(value);
     return new ApiError('INTERNAL', message);
   }
@@ -272,6 +317,7 @@ export function isSerializedApiError(value: unknown): value is SerializedApiErro
   return (
     typeof value === 'object' &&
     value !== null &&
+    !(value instanceof Error) &&
     typeof (value as { code?: unknown }).code === 'string' &&
     typeof (value as { message?: unknown }).message === 'string'
   );
@@ -284,6 +330,7 @@ export const httpStatusOf: Record<ErrorCode, number> = {
   BAD_LOG: 422,
   OUT_OF_RANGE: 416,
   UNSUPPORTED: 415,
+  CONFLICT: 409,
   INTERNAL: 500,
 };
 

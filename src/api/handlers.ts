@@ -1,6 +1,10 @@
 // The handler table: one function per contract method, over the core. Both transports
 // dispatch through `dispatch`, which validates input at the edge.
 import type { SightlineCore } from '../app/core.js';
+import type { LabelMethodName } from '../labels/api.js';
+import { createLabelHandlers } from '../labels/handlers.js';
+import type { SafetyMethodName } from '../safety/api.js';
+import { createSafetyHandlers } from '../safety/handlers.js';
 import { softwareVersion } from '../version.js';
 import {
   ApiError,
@@ -35,6 +39,21 @@ export function createHandlers(core: SightlineCore, context: HandlerContext): Ha
     listRuns: async ({ logId }) => core.listRuns(logId),
     getRun: async ({ runId }) => core.getRunInfo(runId),
     getDetections: async ({ runId, frameId }) => core.getDetections(runId, frameId),
+    getPlan: async ({ logId, index, runId }) => core.getPlan(logId, index, runId),
+    ...(createLabelHandlers({
+      db: core.db,
+      actor: core.actor,
+      frames: (logId) => core.openFrames(logId),
+      logInfo: (logId) => core.openLogInfo(logId),
+      onLabelsChanged: (event) => core.emit('labelsChanged', event),
+    }) as unknown as Pick<Handlers, LabelMethodName>),
+    ...(createSafetyHandlers({
+      db: core.db,
+      actor: core.actor,
+      getLog: (logId) => core.getLog(logId),
+      onProgress: ({ logId, runId, done, total }) =>
+        core.emit('progress', { taskId: `safety:${logId}:${runId}`, label: 'Safety audit', done, total, state: done >= total ? 'done' : 'running' }),
+    }) as unknown as Pick<Handlers, SafetyMethodName>),
   };
 }
 

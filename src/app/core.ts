@@ -8,7 +8,9 @@ import {
   type EventName,
   type Events,
   type FrameDetections,
+  type FramePlan,
   type MethodInput,
+  type PlanIntrusion,
   type ModelEntry,
   type RunInfo,
 } from '../api/contract.js';
@@ -18,7 +20,8 @@ import { runInference, type RunHandle } from '../infer/pipeline/run.js';
 import { ModelRegistry } from '../infer/registry.js';
 import type { DriveLog, FrameInclude } from '../logs/driveLog.js';
 import { LogError } from '../logs/errors.js';
-import type { FrameData, LogInfo } from '../logs/model.js';
+import type { Box3D, FrameData, FrameStub, LogInfo, Vec3 } from '../logs/model.js';
+import { PlanCache, planFrameCached, type CorridorIntrusion, type PlannedFrame } from '../plan/index.js';
 import { detectLog, logIdFromFingerprint, LogNotFoundError, openDriveLog, sha256File } from '../logs/open.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { getLogRecord, listRecentLogs, recordLogOpened, setLogSha256 } from '../store/logs.js';
@@ -47,6 +50,7 @@ export class SightlineCore {
   private hashing = new Set<string>();
   private readonly registryDir?: string;
   private readonly runs = new Map<number, RunHandle>();
+  private readonly plans = new PlanCache<PlannedFrame>(256);
 
   constructor(options: CoreOptions) {
     this.db = openDatabase(options.dbPath);
@@ -117,6 +121,54 @@ export class SightlineCore {
     const log = this.logs.get(logId);
     if (!log) throw new ApiError('NOT_FOUND', `No open log with id '${logId}'. Open it first (openLog).`);
     return log;
+  }
+
+  /** Frames and info of an open log, or undefined (for services that only need them when open). */
+  openFrames(logId: string): readonly FrameStub[] | undefined {
+    return this.logs.get(logId)?.frames;
+  }
+
+  openLogInfo(logId: string): LogInfo | undefined {
+    return this.logs.get(logId)?.info;
+  }
+
+  /** The planner's reference path for one frame; obstacles from the log's ground truth or a run's 3D detections. */
+  async getPlan(logId: string, index: number, runId?: number): Promise<FramePlan> {
+    const frame = await this.getFrame(logId, index, { cameras: false, lidar: true });
+    let obstacles: Box3D[] | undefined;
+    if (runId !== undefined) {
+      obstacles = listDetections(this.db, runId, { frameId: frame.id }).flatMap((d, i) =>
+        d.box3d
+          ? [{ id: `run${runId}:${i}`, label: d.class, center: [d.box3d.cx, d.box3d.cy, d.box3d.cz] as Vec3, size: [d.box3d.length, d.box3d.width, d.box3d.height] as Vec3, yaw: d.box3d.yaw, score: d.score }]
+          : [],
+      );
+    }
+    const plan = planFrameCached(this.plans, frame, { obstacles, movingObstacles: 'follow' });
+    const finite = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);
+    const intrusion = (i: CorridorIntrusion): PlanIntrusion => ({
+      obstacleId: i.obstacleId,
+      label: i.label,
+      arcLengthM: i.arcLengthM,
+      lateralM: i.lateralM,
+      minDistanceM: i.minDistanceM,
+      clearanceM: i.clearanceM,
+      intrudes: i.intrudes,
+    });
+    return {
+      frameId: plan.frameId,
+      planned: {
+        points: plan.planned.points,
+        blocked: plan.planned.blocked,
+        stopDistanceM: finite(plan.planned.stopDistanceM),
+        minClearanceM: finite(plan.planned.minClearanceM),
+        lengthM: plan.planned.lengthM,
+        warnings: plan.planned.warnings,
+      },
+      corridorHalfWidthM: plan.corridorHalfWidthM,
+      intrusions: plan.intrusions.map(intrusion),
+      drivenIntrusions: plan.drivenIntrusions?.map(intrusion),
+      timings: { totalMs: plan.timings.totalMs, gridMs: plan.timings.gridMs, planMs: plan.timings.planMs },
+    };
   }
 
   async closeLog(logId: string): Promise<boolean> {

@@ -6,9 +6,13 @@ import { toApiError } from '../app/core.js';
 import { defaultDbPath } from '../app/paths.js';
 import { formatSummary, inspectLog } from '../logs/inspect.js';
 import { packageRoot, softwareVersion } from '../version.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerInferCommand } from './commands/infer.js';
+import { registerIoCommands } from './commands/io.js';
+import { registerLabelCommands } from './commands/labels.js';
 import { registerModelsCommand } from './commands/models.js';
 import { registerRunsCommand } from './commands/runs.js';
+import { registerSafetyCommands } from './commands/safety.js';
 import { ensureDemoLog, writeDemoWithProgress } from './demoLog.js';
 import { launchApp } from './start.js';
 
@@ -77,6 +81,10 @@ export function buildCli(): Command {
   registerInferCommand(program);
   registerRunsCommand(program);
   registerModelsCommand(program);
+  registerLabelCommands(program);
+  registerIoCommands(program);
+  registerAuditCommands(program);
+  registerSafetyCommands(program);
 
   return program;
 }

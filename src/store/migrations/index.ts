@@ -1,6 +1,7 @@
 import * as m001 from './001_initial.js';
 import * as m002 from './002_inference.js';
 import * as m003 from './003_labels.js';
+import * as m005 from './005_safety.js';
 
 export interface Migration {
   version: number;
@@ -9,4 +10,4 @@ export interface Migration {
 }
 
 /** Ordered; each runs once, in its own transaction. */
-export const migrations: Migration[] = [m001, m002, m003];
+export const migrations: Migration[] = [m001, m002, m003, m005];
