@@ -1,13 +1,11 @@
 // The inference pipeline end to end, with real models (the YOLOX-Nano ONNX fixture added through the
 // registry, the built-in NanoDet TF.js model, the TwinLiteNet ONNX segmentation fixture), real logs
 // (the demo MCAP, the KITTI raw fixture) and a real SQLite file.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/api/contract.js';
@@ -22,38 +20,9 @@ import { getRun } from '../../src/store/runs.js';
 import { softwareVersion } from '../../src/version.js';
 import { demoLogPath } from '../helpers/demo.js';
 import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
+import { ensureDist } from '../helpers/build.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Worker threads run compiled JS (dist/): rebuild when a source is newer, one build at a time across test files. */
-async function ensureDist(): Promise<void> {
-  const lock = join(root, 'dist', '.test-build.lock');
-  mkdirSync(join(root, 'dist'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
-      await sleep(200);
-    }
-  }
-  try {
-    const stale = (dir: string): boolean =>
-      readdirSync(dir, { withFileTypes: true }).some((e) => {
-        const path = join(dir, e.name);
-        if (e.isDirectory()) return stale(path);
-        if (!e.name.endsWith('.ts')) return false;
-        const out = join(root, 'dist', relative(root, path).replace(/\.ts$/, '.js'));
-        return !existsSync(out) || statSync(path).mtimeMs > statSync(out).mtimeMs;
-      });
-    // tsc exits non-zero on type errors elsewhere in the tree but still emits.
-    if (stale(join(root, 'src'))) await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root }).catch(() => undefined);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
 
 const YOLOX = () => fixture('models', 'yolox_nano', 'yolox_nano.onnx');
 const TWINLITE = () => fixture('models', 'twinlitenet', 'twinlitenet_best.onnx');

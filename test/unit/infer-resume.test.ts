@@ -1,9 +1,9 @@
 // Kill and resume: a real `sightline infer` process is SIGKILLed mid-run and resumed, and a run is
 // cancelled through the API and resumed; both must end with exactly the rows of an uninterrupted run.
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,39 +16,12 @@ import { openDatabase, type Db } from '../../src/store/db.js';
 import { listDetections, listPointLabels, listRunFrames } from '../../src/store/detections.js';
 import { demoLogPath } from '../helpers/demo.js';
 import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
+import { ensureDist } from '../helpers/build.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const bin = join(root, 'dist', 'src', 'cli', 'bin.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Worker threads and the CLI run compiled JS (dist/): rebuild when a source is newer, one build at a time across test files. */
-async function ensureDist(): Promise<void> {
-  const lock = join(root, 'dist', '.test-build.lock');
-  mkdirSync(join(root, 'dist'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
-      await sleep(200);
-    }
-  }
-  try {
-    const stale = (dir: string): boolean =>
-      readdirSync(dir, { withFileTypes: true }).some((e) => {
-        const path = join(dir, e.name);
-        if (e.isDirectory()) return stale(path);
-        if (!e.name.endsWith('.ts')) return false;
-        const out = join(root, 'dist', relative(root, path).replace(/\.ts$/, '.js'));
-        return !existsSync(out) || statSync(path).mtimeMs > statSync(out).mtimeMs;
-      });
-    // tsc exits non-zero on type errors elsewhere in the tree but still emits.
-    if (stale(join(root, 'src'))) await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root }).catch(() => undefined);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
 
 /** YOLOX-Nano plus the lidar stage on the first 10 demo frames: slow enough (lidar) to stop mid-run. */
 const FRAMES = 10;

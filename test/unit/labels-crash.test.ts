@@ -4,12 +4,11 @@
 //   materialised labels equal the replay of the events;
 // - two children increment the same label concurrently, each re-reading and retrying when its edit
 //   is refused as stale: no increment is lost, and stale edits were refused along the way.
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabelService } from '../../src/labels/service.js';
 import { frameKey } from '../../src/logs/model.js';
@@ -17,40 +16,13 @@ import { verifyAuditChain } from '../../src/store/audit.js';
 import { openDatabase } from '../../src/store/db.js';
 import { checkMaterialisation, listLabelEvents } from '../../src/store/labelEvents.js';
 import { recordLogOpened } from '../../src/store/logs.js';
+import { ensureDist } from '../helpers/build.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LOG_ID = 'crash00000000000';
 const frame = (i: number) => frameKey(LOG_ID, String(i * 100_000_000));
 
-/** Child processes run the compiled service (dist/): rebuild when a source is newer, one build at a time across test files. */
-async function ensureDist(): Promise<void> {
-  const lock = join(root, 'dist', '.test-build.lock');
-  mkdirSync(join(root, 'dist'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? 0) > 120_000) rmSync(lock, { recursive: true, force: true });
-      await sleep(200);
-    }
-  }
-  try {
-    const stale = (dir: string): boolean =>
-      readdirSync(dir, { withFileTypes: true }).some((e) => {
-        const path = join(dir, e.name);
-        if (e.isDirectory()) return stale(path);
-        if (!e.name.endsWith('.ts')) return false;
-        const out = join(root, 'dist', relative(root, path).replace(/\.ts$/, '.js'));
-        return !existsSync(out) || statSync(path).mtimeMs > statSync(out).mtimeMs;
-      });
-    // tsc exits non-zero on type errors elsewhere in the tree but still emits.
-    if (stale(join(root, 'src'))) await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root }).catch(() => undefined);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
 
 // The child: edits through the compiled LabelService and prints each event id once its transaction
 // has committed (that is the acknowledgement). Mode 'crash' mixes creates, moves, deletes, undos and
