@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { FrameData, FrameStub, LogInfo, Vec3 } from '../logs/model.js';
 import { labelMethods, type LabelsChangedEvent } from '../labels/api.js';
 import { safetyMethods } from '../safety/api.js';
+import { evalMethods } from '../eval/api.js';
 
 /** Marks an output type without a runtime validator (the core is trusted to produce it). */
 function returns<T>(): T {
@@ -217,6 +218,7 @@ export const methods = {
   },
   ...labelMethods,
   ...safetyMethods,
+  ...evalMethods,
 } as const;
 
 export type MethodName = keyof typeof methods;

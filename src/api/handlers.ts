@@ -2,6 +2,8 @@
 // dispatch through `dispatch`, which validates input at the edge.
 import type { SightlineCore } from '../app/core.js';
 import type { LabelMethodName } from '../labels/api.js';
+import type { EvalMethodName } from '../eval/api.js';
+import { createEvalHandlers } from '../eval/handlers.js';
 import { createLabelHandlers } from '../labels/handlers.js';
 import type { SafetyMethodName } from '../safety/api.js';
 import { createSafetyHandlers } from '../safety/handlers.js';
@@ -54,6 +56,7 @@ export function createHandlers(core: SightlineCore, context: HandlerContext): Ha
       onProgress: ({ logId, runId, done, total }) =>
         core.emit('progress', { taskId: `safety:${logId}:${runId}`, label: 'Safety audit', done, total, state: done >= total ? 'done' : 'running' }),
     }) as unknown as Pick<Handlers, SafetyMethodName>),
+    ...(createEvalHandlers({ db: core.db, actor: core.actor, logPath: (logId) => core.openLogInfo(logId)?.path }) as unknown as Pick<Handlers, EvalMethodName>),
   };
 }
 

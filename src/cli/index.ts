@@ -7,7 +7,9 @@ import { defaultDbPath } from '../app/paths.js';
 import { formatSummary, inspectLog } from '../logs/inspect.js';
 import { packageRoot, softwareVersion } from '../version.js';
 import { registerAuditCommands } from './commands/audit.js';
+import { registerEvalCommands } from './commands/eval.js';
 import { registerInferCommand } from './commands/infer.js';
+import { registerReportCommands } from './commands/report.js';
 import { registerIoCommands } from './commands/io.js';
 import { registerLabelCommands } from './commands/labels.js';
 import { registerModelsCommand } from './commands/models.js';
@@ -85,6 +87,8 @@ export function buildCli(): Command {
   registerIoCommands(program);
   registerAuditCommands(program);
   registerSafetyCommands(program);
+  registerEvalCommands(program);
+  registerReportCommands(program);
 
   return program;
 }
