@@ -6,6 +6,7 @@
 // through an optional class map, so that one evaluation compares like with like.
 import type { Db } from '../store/db.js';
 import type { AttributeValue, LabelRecord } from '../labels/model.js';
+import { listDetections, listRunFrames, type DetectionRecord } from '../store/detections.js';
 import { listLabelRecords } from '../store/labelEvents.js';
 import type { EvalBox, EvalFrame, Rect } from './types.js';
 
@@ -45,24 +46,6 @@ export interface AdaptedFrames {
   warnings: string[];
 }
 
-interface DetectionRow {
-  id: number;
-  frame_id: string;
-  sensor_id: string;
-  class: string;
-  score: number;
-  x1: number | null;
-  y1: number | null;
-  x2: number | null;
-  y2: number | null;
-  cx: number | null;
-  cy: number | null;
-  cz: number | null;
-  length: number | null;
-  width: number | null;
-  height: number | null;
-  yaw: number | null;
-}
 
 const finite = (v: AttributeValue | undefined | null): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
@@ -119,12 +102,10 @@ export function labelToEvalBox(l: LabelRecord, sensorId: string | null, classMap
   return box;
 }
 
-function detectionToEvalBox(d: DetectionRow, sensorId: string | null, classMap?: Record<string, string>): EvalBox {
+function detectionToEvalBox(d: DetectionRecord, sensorId: string | null, classMap?: Record<string, string>): EvalBox {
   const box: EvalBox = { id: String(d.id), label: normaliseClass(d.class, classMap), score: d.score };
-  if (d.x1 !== null && d.y1 !== null && d.x2 !== null && d.y2 !== null && d.sensor_id === sensorId) box.box2d = { x1: d.x1, y1: d.y1, x2: d.x2, y2: d.y2 };
-  if (d.cx !== null && d.cy !== null && d.cz !== null && d.length !== null && d.width !== null && d.height !== null) {
-    box.box3d = { center: [d.cx, d.cy, d.cz], size: [d.length, d.width, d.height], yaw: d.yaw ?? 0 };
-  }
+  if (d.box2d && d.sensorId === sensorId) box.box2d = { x1: d.box2d[0], y1: d.box2d[1], x2: d.box2d[2], y2: d.box2d[3] };
+  if (d.box3d) box.box3d = { center: [d.box3d.cx, d.box3d.cy, d.box3d.cz], size: [d.box3d.length, d.box3d.width, d.box3d.height], yaw: d.box3d.yaw };
   return box;
 }
 
@@ -136,13 +117,11 @@ function detectionToEvalBox(d: DetectionRow, sensorId: string | null, classMap?:
 export function loadEvalFrames(db: Db, source: EvalSource): AdaptedFrames {
   const warnings: string[] = [];
   const classMap = lowerKeys(source.classMap);
-  const runFrames = db
-    .prepare('SELECT frame_id, frame_index, error FROM run_frames WHERE run_id = ? ORDER BY frame_index, frame_stamp_ns, frame_id')
-    .all(source.runId) as { frame_id: string; frame_index: number | null; error: string | null }[];
+  const runFrames = listRunFrames(db, source.runId);
   const failed = runFrames.filter((f) => f.error !== null);
-  if (failed.length) warnings.push(`${failed.length} frames the run could not use (${failed[0]!.frame_id}: ${failed[0]!.error}${failed.length > 1 ? ', …' : ''}) are left out`);
-  let frameIds = runFrames.filter((f) => f.error === null).map((f) => f.frame_id);
-  const frameIndex = new Map<string, number | null>(runFrames.map((f) => [f.frame_id, f.frame_index]));
+  if (failed.length) warnings.push(`${failed.length} frames the run could not use (${failed[0]!.frameId}: ${failed[0]!.error}${failed.length > 1 ? ', …' : ''}) are left out`);
+  let frameIds = runFrames.filter((f) => f.error === null).map((f) => f.frameId);
+  const frameIndex = new Map<string, number | null>(runFrames.map((f) => [f.frameId, f.frameIndex]));
   if (source.frames) {
     const wanted = new Set(source.frames);
     const known = new Set(frameIds);
@@ -153,17 +132,12 @@ export function loadEvalFrames(db: Db, source: EvalSource): AdaptedFrames {
   const inScope = new Set(frameIds);
 
   const labels = listLabelRecords(db, source.labelSetId);
-  const detections = db
-    .prepare(
-      `SELECT id, frame_id, sensor_id, class, score, x1, y1, x2, y2, cx, cy, cz, length, width, height, yaw
-       FROM detections WHERE run_id = ? ORDER BY id`,
-    )
-    .all(source.runId) as DetectionRow[];
+  const detections = listDetections(db, source.runId);
 
   const sensorId =
     source.sensorId ??
     dominantSensor(labels.flatMap((l) => (l.box2d && inScope.has(l.frameId) ? [l.box2d.sensorId] : []))) ??
-    dominantSensor(detections.flatMap((d) => (d.x1 !== null && inScope.has(d.frame_id) ? [d.sensor_id] : [])));
+    dominantSensor(detections.flatMap((d) => (d.box2d && inScope.has(d.frameId) ? [d.sensorId] : [])));
 
   const byFrame = new Map<string, EvalFrame>(frameIds.map((id) => [id, { frameId: id, gts: [], dets: [] }]));
   const gtBoxes = new Map<string, ObjectBox>();
@@ -190,10 +164,10 @@ export function loadEvalFrames(db: Db, source: EvalSource): AdaptedFrames {
   let detOtherCamera = 0;
   let detDropped = 0;
   for (const d of detections) {
-    const frame = byFrame.get(d.frame_id);
+    const frame = byFrame.get(d.frameId);
     if (!frame) continue;
     const box = detectionToEvalBox(d, sensorId, classMap);
-    if (d.x1 !== null && !box.box2d) detOtherCamera++;
+    if (d.box2d && !box.box2d) detOtherCamera++;
     if (!box.box2d && !box.box3d) {
       detDropped++;
       continue;

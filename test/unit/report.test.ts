@@ -4,12 +4,10 @@
 // Chromium with every network request refused, screenshot non-blank) and as PDF (Chromium print; pages
 // counted and their content streams non-empty: poppler's pdftoppm is not installed here to rasterise
 // them). The report must carry the provenance hashes and print the numbers the database holds.
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { Command } from 'commander';
 import { chromium, type Browser } from 'playwright-core';
@@ -30,8 +28,8 @@ import { listDetections, listRunFrames, type DetectionRecord } from '../../src/s
 import { listLabelRecords, type LabelRecord } from '../../src/store/labelEvents.js';
 import { getRun, type RunRecord } from '../../src/store/runs.js';
 import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
+import { ensureDist } from '../helpers/build.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const KITTI = fixture('kitti_object_extra', 'training');
 const chromiumPath = process.env.SIGHTLINE_CHROMIUM ?? '/usr/bin/chromium';
 const hasChromium = existsSync(chromiumPath);
@@ -39,36 +37,7 @@ const skipReason = !hasFixtures ? fixturesSkipReason : !hasChromium ? `no Chromi
 if (skipReason) console.warn(`report tests skipped: ${skipReason}`);
 const CLASSES = ['car', 'pedestrian', 'cyclist'];
 const actor = 'auditor';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The pipeline's workers run compiled JS (dist/): rebuild when a source is newer, one build at a time across test files. */
-async function ensureDist(): Promise<void> {
-  const lock = join(root, 'dist', '.test-build.lock');
-  mkdirSync(join(root, 'dist'), { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
-      await sleep(200);
-    }
-  }
-  try {
-    const stale = (dir: string): boolean =>
-      readdirSync(dir, { withFileTypes: true }).some((e) => {
-        const path = join(dir, e.name);
-        if (e.isDirectory()) return stale(path);
-        if (!e.name.endsWith('.ts')) return false;
-        const out = join(root, 'dist', relative(root, path).replace(/\.ts$/, '.js'));
-        return !existsSync(out) || statSync(path).mtimeMs > statSync(out).mtimeMs;
-      });
-    // tsc exits non-zero on type errors elsewhere in the tree but still emits.
-    if (stale(join(root, 'src'))) await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root }).catch(() => undefined);
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
 
 let dir: string;
 let dbPath: string;
