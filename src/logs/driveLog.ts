@@ -21,4 +21,6 @@ export interface OpenOptions {
   logId: string;
   fingerprint: string;
   referenceSensor?: string;
+  /** Read the ego trajectory for driven paths (default true); batch readers such as inference skip it. */
+  egoTrajectory?: boolean;
 }

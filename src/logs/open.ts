@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { open as openFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DriveLog } from './driveLog.js';
+import type { DriveLog, OpenOptions } from './driveLog.js';
 import { LogError } from './errors.js';
 import type { LogFormat } from './model.js';
 import { detectKittiLayout, openKittiLog } from './kitti/index.js';
@@ -103,7 +103,7 @@ export function logIdFromFingerprint(fingerprint: string): string {
 export async function openDriveLog(
   path: string,
   detected: DetectedLog,
-  options: { logId: string; referenceSensor?: string },
+  options: Omit<OpenOptions, 'fingerprint'>,
 ): Promise<DriveLog> {
   const openOptions = { ...options, fingerprint: detected.fingerprint };
   switch (detected.format) {

@@ -220,7 +220,7 @@ export async function runInference(options: InferenceOptions): Promise<RunHandle
   const ownDrive = !drive;
   if (!drive) {
     const detected = await detectLog(options.logPath);
-    drive = await openDriveLog(options.logPath, detected, { logId: logIdFromFingerprint(detected.fingerprint), referenceSensor: options.referenceSensor });
+    drive = await openDriveLog(options.logPath, detected, { logId: logIdFromFingerprint(detected.fingerprint), referenceSensor: options.referenceSensor, egoTrajectory: false });
     recordLogOpened(db, { ...drive.info, sizeBytes: detected.sizeBytes }, actor);
   } else if (!getLogRecord(db, drive.info.id)) {
     recordLogOpened(db, drive.info, actor);

@@ -46,7 +46,7 @@ export async function buildStage(spec: StageSpec, log: (message: string) => void
 async function buildReader(spec: Extract<StageSpec, { kind: 'read' }>): Promise<StageHandler> {
   const { detectLog, openDriveLog } = await import('../../logs/open.js');
   const detected = await detectLog(spec.logPath);
-  const drive = await openDriveLog(spec.logPath, detected, { logId: spec.logId, referenceSensor: spec.referenceSensor });
+  const drive = await openDriveLog(spec.logPath, detected, { logId: spec.logId, referenceSensor: spec.referenceSensor, egoTrajectory: false });
   const cameras = new Set(spec.cameras);
   return {
     info: {},

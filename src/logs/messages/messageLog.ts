@@ -96,8 +96,8 @@ class MessageDrive implements DriveLog {
   private trajectory: Promise<Trajectory | undefined> | undefined;
   private loadedTrajectory: Trajectory | undefined;
   private closed = false;
-  /** Resolves when background work (reading the ego trajectory) has finished. */
-  backgroundWork: Promise<void> = Promise.resolve();
+  private trajectoryWork: Promise<void> | undefined;
+  private wantTrajectory = true;
 
   private constructor(
     readonly info: LogInfo,
@@ -217,11 +217,7 @@ class MessageDrive implements DriveLog {
     if (!drive.channels.some((c) => c.kind === 'transform' || c.kind === 'pose')) {
       info.warnings.push('No transforms or ego poses: sensors are placed at the ego origin and there is no ego trajectory');
     }
-    // Pose messages sit in the same chunks as the sweeps, so reading the whole trajectory costs a
-    // pass over the file: do it in the background and attach driven paths once it is there.
-    drive.backgroundWork = drive.loadTrajectory().then((t) => {
-      drive.loadedTrajectory = t;
-    });
+    drive.wantTrajectory = options.egoTrajectory ?? true;
     return drive;
   }
 
@@ -377,7 +373,26 @@ class MessageDrive implements DriveLog {
     return cached;
   }
 
+  /**
+   * Pose messages sit in the same chunks as the sweeps, so reading the whole trajectory costs a pass
+   * over the file: it starts with the first frame read (not at open: inspect and imports never need
+   * it), runs in the background, and driven paths attach once it is there.
+   */
+  private startTrajectory(): Promise<void> {
+    if (!this.wantTrajectory || this.closed) return this.trajectoryWork ?? Promise.resolve();
+    this.trajectoryWork ??= this.loadTrajectory().then((t) => {
+      this.loadedTrajectory = t;
+    });
+    return this.trajectoryWork;
+  }
+
+  /** Resolves when background work (reading the ego trajectory) has finished; starts it if needed. */
+  get backgroundWork(): Promise<void> {
+    return this.startTrajectory();
+  }
+
   async readFrame(index: number, include: Partial<FrameInclude> = {}): Promise<FrameData> {
+    void this.startTrajectory();
     if (!Number.isInteger(index) || index < 0 || index >= this.frames.length) {
       throw new LogError(`Frame ${index} is out of range: ${this.info.name} has ${this.frames.length} frames (0–${this.frames.length - 1})`, {
         path: this.info.path,
@@ -575,7 +590,7 @@ class MessageDrive implements DriveLog {
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.backgroundWork;
+    await this.trajectoryWork;
     this.frameCache.clear();
     await this.source.close();
   }
