@@ -428,7 +428,7 @@ class MessageDrive implements DriveLog {
       const poseChannel = this.channels.find((c) => c.adapter?.pose);
       if (poseChannel) {
         const times = this.source.times(poseChannel.id);
-        const trajectory = new Trajectory(times.length);
+        const trajectory = new Trajectory();
         for (let i = 0; i < times.length && !this.closed; i++) {
           const ref = this.source.refAt(poseChannel.id, i);
           try {
@@ -442,7 +442,7 @@ class MessageDrive implements DriveLog {
       }
       // Otherwise the tf tree: sample world <- ego along the reference times.
       if (!this.worldFrame || !this.egoFrame) return undefined;
-      const trajectory = new Trajectory(this.refTimes.length);
+      const trajectory = new Trajectory();
       for (const t of this.refTimes) {
         if (this.closed) break;
         await this.loadDynamicTransforms(t, []);

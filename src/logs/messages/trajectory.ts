@@ -9,8 +9,6 @@ export class Trajectory {
   private poses: Pose[] = [];
   private sortedTimes = new BigInt64Array();
 
-  constructor(private readonly expected = 0) {}
-
   push(timeNs: bigint, pose: Pose): void {
     this.times.push(timeNs);
     this.poses.push(pose);
@@ -26,10 +24,6 @@ export class Trajectory {
 
   get length(): number {
     return this.poses.length;
-  }
-
-  get completeness(): number {
-    return this.expected > 0 ? this.poses.length / this.expected : 1;
   }
 
   /** Interpolated pose, or undefined outside the recorded span (no extrapolation beyond 0.2 s). */
