@@ -61,6 +61,15 @@ export interface SightlineTestHooks {
   decoder(): 'worker' | 'main';
   /** Shows a planner result for its frame (until the API serves plans itself). */
   showPlan(plan: PlannedFrameLike): void;
+  /** Hooks contributed by feature modules (`registerTestHook`): labels, evaluation, audit. */
+  ext: Record<string, (...args: never[]) => unknown>;
+}
+
+const extensions: Record<string, (...args: never[]) => unknown> = {};
+
+/** Lets a feature module expose state or actions to end-to-end tests without editing this file. */
+export function registerTestHook(name: string, fn: (...args: never[]) => unknown): void {
+  extensions[name] = fn;
 }
 
 declare global {
@@ -123,5 +132,6 @@ export function installTestHooks(session: Session): void {
     },
     decoder: decoderMode,
     showPlan: (plan) => session.showPlan(plan),
+    ext: extensions,
   };
 }

@@ -1,7 +1,10 @@
 // Every panel of the workbench: adding a panel is one `registerPanel` call here.
 import type { LogInfo } from '../../src/logs/model.js';
 import { registerPanel } from '../app/panelRegistry.js';
+import { registerAuditPanels } from './audit/index.js';
 import { CameraPanel } from './camera/CameraPanel.js';
+import { registerEvaluationPanels } from './evaluation/index.js';
+import { registerLabelPanels } from './labels/index.js';
 import { ScenePanel } from './scene/ScenePanel.js';
 import { DetectionsPanel } from './sidebar/DetectionsPanel.js';
 import { FramePanel } from './sidebar/FramePanel.js';
@@ -58,4 +61,7 @@ export function registerBuiltinPanels(): void {
   registerPanel({ id: 'frame-info', title: 'Frame', component: FramePanel, region: 'sidebar', order: 40 });
   registerPanel({ id: 'log-info', title: 'Log', component: LogInfoPanel, region: 'sidebar', order: 50 });
   registerPanel({ id: 'logs', title: 'Recent logs', component: LogsPanel, region: 'sidebar', order: 60 });
+  registerLabelPanels();
+  registerAuditPanels();
+  registerEvaluationPanels();
 }

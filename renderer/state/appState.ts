@@ -61,11 +61,22 @@ export interface FrameDetectionsState {
   runs: RunFrameDetections[];
 }
 
+/**
+ * Why a frame is marked. Each kind has one owner that replaces its markers with `setMarkers`:
+ * detection (runs), intrusion (planner), review/issue (label review), query (saved hard-case
+ * queries), safety (safety-critical misses), eval (evaluation filters).
+ */
+export type MarkerKind = 'detection' | 'intrusion' | 'review' | 'issue' | 'query' | 'safety' | 'eval';
+
 export interface TimelineMarker {
   index: number;
-  kind: 'detection' | 'intrusion';
+  kind: MarkerKind;
   /** Highest score on the frame (detections). */
   score?: number;
+  /** Shown on hover: the issue title, query text, miss summary, ... */
+  label?: string;
+  /** Overrides the kind's colour (review status colours, say). */
+  color?: string;
 }
 
 /** Inclusive frame range selected on the timeline (shift-drag). */
@@ -220,6 +231,11 @@ appStore.subscribe(() => {
 
 export function useApp<U>(selector: (state: AppState) => U): U {
   return useStore(appStore, selector);
+}
+
+/** Replaces every marker of one kind (the others stay). */
+export function setMarkers(kind: MarkerKind, markers: readonly Omit<TimelineMarker, 'kind'>[]): void {
+  appStore.set((s) => ({ markers: [...s.markers.filter((m) => m.kind !== kind), ...markers.map((m) => ({ ...m, kind }))].sort((a, b) => a.index - b.index) }));
 }
 
 export function updateScene(patch: Partial<SceneSettings>): void {

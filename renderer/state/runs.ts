@@ -4,7 +4,7 @@
 import { ApiError, type FrameDetections, type MethodInput, type RunInfo, type RunProgressEvent, type SightlineApi } from '../../src/api/contract.js';
 import type { FrameStub } from '../../src/logs/model.js';
 import { decodeMaskOffThread } from '../workers/decoder.js';
-import { appStore, classVisible, type RunStyle, type TimelineMarker } from './appState.js';
+import { appStore, classVisible, setMarkers, type RunStyle } from './appState.js';
 import { closeDetections, maskPalette, toRunFrameDetections, type DecodedMask, type RunFrameDetections } from './detections.js';
 
 export const RUN_COLORS = ['#ff8a3d', '#c77dff', '#2ee6a6', '#ffd23f', '#ff5c8a', '#48c6ff', '#a3e635', '#f472b6'];
@@ -305,9 +305,7 @@ export class RunsController {
         }
       }
     }
-    const markers: TimelineMarker[] = [...best].sort((a, b) => a[0] - b[0]).map(([index, score]) => ({ index, kind: 'detection', score }));
-    const intrusions = appStore.get().markers.filter((m) => m.kind === 'intrusion');
-    appStore.set({ markers: [...markers, ...intrusions] });
+    setMarkers('detection', [...best].map(([index, score]) => ({ index, score })));
   }
 
   dispose(): void {

@@ -3,7 +3,7 @@
 import { ApiError, type LogEntry, type ProgressEvent } from '../../src/api/contract.js';
 import type { LogInfo } from '../../src/logs/model.js';
 import type { Connection } from '../api/index.js';
-import { appStore, SPEEDS, type LoadedFrame, type Selection } from './appState.js';
+import { appStore, setMarkers, SPEEDS, type LoadedFrame, type Selection } from './appState.js';
 import { FrameSource } from './frameSource.js';
 import { resetPainted } from './paint.js';
 import { pathsFromFrame, withPlan, type PlannedFrameLike } from './plan.js';
@@ -268,8 +268,8 @@ export class Session {
     const { frame, stubs, markers } = appStore.get();
     const index = stubs.findIndex((s) => s.id === plan.frameId);
     const intrudes = plan.intrusions.some((i) => i.intrudes) || !!plan.drivenIntrusions?.some((i) => i.intrudes);
-    const others = markers.filter((m) => !(m.kind === 'intrusion' && m.index === index));
-    appStore.set({ markers: intrudes && index >= 0 ? [...others, { index, kind: 'intrusion' }] : others });
+    const others = markers.filter((m) => m.kind === 'intrusion' && m.index !== index);
+    setMarkers('intrusion', intrudes && index >= 0 ? [...others, { index }] : others);
     if (frame?.data.id === plan.frameId) appStore.set({ paths: { frameIndex: frame.data.index, overlays: this.overlaysFor(frame) } });
   }
 

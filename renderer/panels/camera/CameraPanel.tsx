@@ -98,7 +98,7 @@ export function CameraPanel({ param: sensorId }: PanelProps): ReactNode {
     const canvas = canvasRef.current!;
     let view: CameraView;
     try {
-      view = new CameraView(canvas);
+      view = new CameraView(canvas, sensorId);
     } catch (error) {
       setFailure(error instanceof Error ? error.message : String(error));
       return;

@@ -9,6 +9,7 @@ import { reportPainted } from '../../state/paint.js';
 import { INTRUSION_COLOR, PATH_COLORS, type PathOverlay } from '../../state/plan.js';
 import { recordStat } from '../../state/stats.js';
 import { turbo } from '../../renderables/colormap.js';
+import { cameraOverlays, onCameraRedrawRequest, type CameraOverlayContext } from './overlays.js';
 import { CameraProjector, DEPTH_BUCKETS, ProjectedPoints, type Rect } from './projection.js';
 
 export interface CameraBox2D {
@@ -166,7 +167,10 @@ export class CameraView {
   onSelect: (item: HoverItem | null) => void = () => undefined;
   onZoomChange: (zoomed: boolean, percent: number) => void = () => undefined;
 
-  constructor(readonly canvas: HTMLCanvasElement) {
+  constructor(
+    readonly canvas: HTMLCanvasElement,
+    readonly sensorId = '',
+  ) {
     const ctx = canvas.getContext('2d', { alpha: false });
     if (!ctx) throw new Error('2D canvas is not available');
     this.ctx = ctx;
@@ -179,6 +183,7 @@ export class CameraView {
     this.listen(canvas, 'pointerup', (e) => this.onPointerUp(e as PointerEvent));
     this.listen(canvas, 'pointerleave', () => this.setHovered(null, 0, 0));
     this.listen(canvas, 'dblclick', () => this.resetView());
+    this.cleanup.push(onCameraRedrawRequest(() => this.requestDraw()));
   }
 
   private listen(target: EventTarget, type: string, fn: (e: Event) => void, options?: AddEventListenerOptions): void {
@@ -330,8 +335,10 @@ export class CameraView {
     this.drawPoints(c, t, dpr);
     this.drawPaths(t, dpr);
     this.drawWireframes(c, t, dpr);
+    this.drawOverlays('under-boxes', c, t, dpr);
     ctx.restore();
     this.drawBoxes(c.boxes2d, c.intrusions, t, dpr);
+    this.drawOverlays('over-boxes', c, t, dpr);
     this.lastDrawMs = performance.now() - started;
     this.drawCount++;
     recordStat('cameraDraw', this.lastDrawMs);
@@ -339,6 +346,17 @@ export class CameraView {
     if (c.bitmap && c.bitmap !== this.lastPainted) {
       this.lastPainted = c.bitmap;
       reportPainted('camera', c.index);
+    }
+  }
+
+  private drawOverlays(stage: 'under-boxes' | 'over-boxes', c: CameraViewContent, t: Transform, dpr: number): void {
+    const list = cameraOverlays(stage);
+    if (list.length === 0) return;
+    const context: CameraOverlayContext = { ctx: this.ctx, sensorId: this.sensorId, frameIndex: c.index, transform: t, dpr, imageWidth: c.width, imageHeight: c.height };
+    for (const overlay of list) {
+      this.ctx.save();
+      overlay.draw(context);
+      this.ctx.restore();
     }
   }
 

@@ -4,7 +4,7 @@ import type { FrameStub } from '../../../src/logs/model.js';
 import { Icon } from '../../app/icons.js';
 import { formatStampSeconds, formatStampUtc } from '../../app/format.js';
 import { useSession } from '../../app/sessionContext.js';
-import { SPEEDS, useApp, type TimelineMarker } from '../../state/appState.js';
+import { SPEEDS, useApp, type MarkerKind, type TimelineMarker } from '../../state/appState.js';
 import { INTRUSION_COLOR } from '../../state/plan.js';
 import { nearestIndex } from '../../state/player.js';
 import { ThumbnailCache } from '../../state/thumbnails.js';
@@ -220,6 +220,17 @@ function ScrubBar({ stubs, index, onSeek }: { stubs: FrameStub[]; index: number;
   );
 }
 
+/** Lanes top to bottom: consequences (intrusions, safety misses), review work, model output. */
+const MARKER_STYLES: Record<MarkerKind, { lane: number; color: string }> = {
+  intrusion: { lane: 0, color: INTRUSION_COLOR },
+  safety: { lane: 0, color: '#ff2d6f' },
+  review: { lane: 1, color: '#4fc3f7' },
+  issue: { lane: 1, color: '#ff8a65' },
+  query: { lane: 1, color: '#b388ff' },
+  eval: { lane: 1, color: '#69f0ae' },
+  detection: { lane: 2, color: '#ffb443' },
+};
+
 /** Markers of interest as one canvas (thousands of frames stay cheap). */
 function MarkerStrip({ markers, stubs, fractionOf }: { markers: TimelineMarker[]; stubs: FrameStub[]; fractionOf(t: number): number }): ReactNode {
   const ref = useRef<HTMLCanvasElement>(null);
@@ -238,11 +249,13 @@ function MarkerStrip({ markers, stubs, fractionOf }: { markers: TimelineMarker[]
       if (!g) return;
       g.clearRect(0, 0, w, h);
       const width = Math.max(1, 2 * dpr);
+      const lane = h / 3;
       for (const m of markers) {
         const stub = stubs[m.index];
         if (!stub) continue;
-        g.fillStyle = m.kind === 'intrusion' ? INTRUSION_COLOR : '#ffb443';
-        g.fillRect(Math.round(fractionOf(stub.timeS) * (w - width)), m.kind === 'intrusion' ? 0 : h / 2, width, h / 2);
+        const style = MARKER_STYLES[m.kind];
+        g.fillStyle = m.color ?? style.color;
+        g.fillRect(Math.round(fractionOf(stub.timeS) * (w - width)), style.lane * lane, width, lane);
       }
     };
     draw();
