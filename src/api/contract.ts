@@ -74,6 +74,8 @@ export interface RunInfo {
 }
 
 export interface DetectionEntry {
+  /** Stable row id: what accept/reject, saliency and evaluation records refer to. */
+  detectionId: number;
   frameId: string;
   frameIndex: number | null;
   stampNs: string;

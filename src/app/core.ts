@@ -340,6 +340,7 @@ export function toApiError(error: unknown): never {
 
 function toDetectionEntry(d: DetectionRecord): DetectionEntry {
   return {
+    detectionId: d.id,
     frameId: d.frameId,
     frameIndex: d.frameIndex,
     stampNs: d.frameStampNs,
