@@ -5,6 +5,7 @@ import { registerAuditPanels } from './audit/index.js';
 import { CameraPanel } from './camera/CameraPanel.js';
 import { registerEvaluationPanels } from './evaluation/index.js';
 import { registerLabelPanels } from './labels/index.js';
+import { registerSafetyPanels } from './safety/index.js';
 import { ScenePanel } from './scene/ScenePanel.js';
 import { DetectionsPanel } from './sidebar/DetectionsPanel.js';
 import { FramePanel } from './sidebar/FramePanel.js';
@@ -64,4 +65,5 @@ export function registerBuiltinPanels(): void {
   registerLabelPanels();
   registerAuditPanels();
   registerEvaluationPanels();
+  registerSafetyPanels();
 }
