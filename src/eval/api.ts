@@ -2,7 +2,8 @@
 // output): the contract spreads `evalMethods` into its table, the core spreads `createEvalHandlers(...)`
 // (./handlers.ts) into its handler map. Only zod and pure types here: the renderer bundles the contract.
 import { z } from 'zod';
-import type { EvaluationDetail, EvaluationSummary, ObjectQueryResult, ReportExport, RunComparison, SavedQuery } from './store/model.js';
+import type { ExportedReportFile } from '../report/index.js';
+import type { ConfusionCellResult, EvaluationDetail, EvaluationSummary, ObjectQueryResult, PrPointResult, ReportExport, RunComparison, SavedQuery } from './store/model.js';
 
 function returns<T>(): T {
   return undefined as unknown as T;
@@ -62,6 +63,33 @@ export const evalMethods = {
       .strict(),
     output: returns<ObjectQueryResult>(),
   },
+  /** The objects behind a point of a class's PR curve (a score threshold): TP and FP detections at or above it, the ground truth it leaves missed. */
+  prPointObjects: {
+    input: z
+      .object({
+        evaluationId: id,
+        label: z.string().min(1).max(200),
+        threshold: finite,
+        outcome: z.enum(['tp', 'fp', 'fn']).optional(),
+        offset: z.number().int().min(0).optional(),
+        limit: z.number().int().min(1).max(10_000).optional(),
+      })
+      .strict(),
+    output: returns<PrPointResult>(),
+  },
+  /** The objects behind a confusion-matrix cell (detected class × true class; 'background' for none). */
+  confusionCellObjects: {
+    input: z
+      .object({
+        evaluationId: id,
+        predicted: z.string().min(1).max(200),
+        truth: z.string().min(1).max(200),
+        offset: z.number().int().min(0).optional(),
+        limit: z.number().int().min(1).max(10_000).optional(),
+      })
+      .strict(),
+    output: returns<ConfusionCellResult>(),
+  },
   /** Run B against run A on the frames both finished: deltas (B − A), regressed and improved objects, frames by regression. */
   compareRuns: {
     input: z.object({ runA: ref, runB: ref, against: ref, metric, options: evaluationOptionsSchema.optional() }).strict(),
@@ -78,12 +106,17 @@ export const evalMethods = {
         metric: metric.optional(),
         evaluationId: id.optional(),
         compareRun: ref.optional(),
-        out: z.string().min(1).max(4096),
+        /** A path on the machine running the core; default: a file named after the run in the workspace's reports folder. */
+        out: z.string().min(1).max(4096).optional(),
         format: z.enum(['html', 'pdf']).optional(),
+        /** The reviewer signing the report off. */
+        reviewer: z.string().min(1).max(200).optional(),
       })
       .strict(),
     output: returns<ReportExport>(),
   },
+  /** An exported report's bytes, by the audit event of its export (the web UI's download). */
+  readReportFile: { input: z.object({ auditSeq: id }).strict(), output: returns<ExportedReportFile>() },
 } as const;
 
 export type EvalMethodName = keyof typeof evalMethods;

@@ -714,7 +714,7 @@ function prCurves(prep: CocoPrep, res: CocoRun): PrCurve[] {
  * The confusion matrix of matching.ts's confusionMatrix (class-agnostic, IoU >= 0.5, crowd regions
  * discount unmatched detections with overlap >= 0.5), on the flat arrays: no per-box object access.
  */
-function cocoConfusion(prep: CocoPrep): ConfusionMatrix {
+function cocoConfusion(prep: CocoPrep, frames: readonly CheckedFrame[], onCell?: CommonOptions['onConfusionCell']): ConfusionMatrix {
   const labels = prep.confusionLabels;
   const n = labels.length;
   const bg = n - 1;
@@ -752,9 +752,17 @@ function cocoConfusion(prep: CocoPrep): ConfusionMatrix {
       if (best >= 0) {
         taken[best - g0] = 1;
         counts[row * n + prep.gtLabel[best]!]!++;
-      } else if (!inRegion) counts[row * n + bg]!++;
+        onCell?.({ frameId: frames[f]!.frameId, detId: frames[f]!.dets[d - d0]!.id, gtId: frames[f]!.gts[best - g0]!.id, predicted: labels[row]!, truth: labels[prep.gtLabel[best]!]! });
+      } else if (!inRegion) {
+        counts[row * n + bg]!++;
+        onCell?.({ frameId: frames[f]!.frameId, detId: frames[f]!.dets[d - d0]!.id, gtId: null, predicted: labels[row]!, truth: BACKGROUND });
+      }
     }
-    for (let g = g0; g < g1; g++) if (!prep.gtCrowd[g] && !taken[g - g0]) counts[bg * n + prep.gtLabel[g]!]!++;
+    for (let g = g0; g < g1; g++) {
+      if (prep.gtCrowd[g] || taken[g - g0]) continue;
+      counts[bg * n + prep.gtLabel[g]!]!++;
+      onCell?.({ frameId: frames[f]!.frameId, detId: null, gtId: frames[f]!.gts[g - g0]!.id, predicted: BACKGROUND, truth: labels[prep.gtLabel[g]!]! });
+    }
   }
   return { labels: [...labels], counts, criterion: 'iou>=0.5' };
 }
@@ -796,7 +804,7 @@ export function evaluateCoco(frames: readonly EvalFrame[], options: CocoOptions 
     };
   });
 
-  const confusion = cocoConfusion(prep);
+  const confusion = cocoConfusion(prep, checked, options.onConfusionCell);
 
   return {
     metric: 'coco',

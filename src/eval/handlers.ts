@@ -1,7 +1,8 @@
 // Serves `evalMethods` (api.ts) from a workspace database. The core passes what only it knows (the
 // actor, where open logs live now) and spreads the result into its handler map.
 import type { Db } from '../store/db.js';
-import { exportReport, type SafetyMissRow } from '../report/index.js';
+import { dirname, join } from 'node:path';
+import { exportReport, readExportedReport, type SafetyMissRow } from '../report/index.js';
 import type { EvalMethodInput, EvalMethodName } from './api.js';
 import { sliceFromQuery } from './queries.js';
 import type { EvaluationOptions } from './store/model.js';
@@ -16,6 +17,8 @@ export interface EvalHandlerDeps {
   chromiumPath?: string;
   /** The path-conflict audit's safety-critical misses of a run, once it exists (null: not run). */
   safetyMisses?(runId: number): SafetyMissRow[] | null;
+  /** Where reports go when the caller names no file (default: `reports/` beside the database). */
+  reportsDir?: string;
 }
 
 type Handlers = { [M in EvalMethodName]: (input: EvalMethodInput<M>) => Promise<unknown> };
@@ -34,12 +37,18 @@ export function createEvalHandlers(deps: EvalHandlerDeps): Handlers {
     listEvaluations: async (i) => service.list(i),
     getEvaluation: async (i) => service.get(i.id),
     queryEvaluationObjects: async ({ evaluationId, ...filter }) => service.objects(evaluationId, filter),
+    prPointObjects: async ({ evaluationId, ...request }) => service.prPointObjects(evaluationId, request),
+    confusionCellObjects: async ({ evaluationId, ...request }) => service.confusionCellObjects(evaluationId, request),
     compareRuns: async (i) => service.compare({ runA: i.runA, runB: i.runB, against: i.against, metric: i.metric, options: toEvaluationOptions(i.options) }),
     saveQuery: async (i) => service.saveQuery(i),
     listQueries: async () => service.listQueries(),
     exportReport: async (i) => {
       const run = service.resolveRun(i.run);
-      return exportReport(deps.db, { ...i, actor: deps.actor, logPath: deps.logPath?.(run.logId), chromiumPath: deps.chromiumPath, safetyMisses: deps.safetyMisses?.(run.id) ?? null });
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const named = `run${run.id}-${i.evaluationId !== undefined ? `eval${i.evaluationId}-` : ''}${stamp}.${i.format ?? 'html'}`;
+      const out = i.out ?? join(deps.reportsDir ?? join(dirname(deps.db.name), 'reports'), named);
+      return exportReport(deps.db, { ...i, out, actor: deps.actor, logPath: deps.logPath?.(run.logId), chromiumPath: deps.chromiumPath, safetyMisses: deps.safetyMisses?.(run.id) ?? null });
     },
+    readReportFile: async (i) => readExportedReport(deps.db, i.auditSeq),
   };
 }

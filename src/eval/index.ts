@@ -9,6 +9,7 @@ export * from './types.js';
 export { evaluateCoco, COCO_AREA_RANGES, COCO_IOU_THRESHOLDS, COCO_MAX_DETS, COCO_RECALL_THRESHOLDS, COCO_STAT_KEYS, type CocoOptions } from './coco.js';
 export {
   evaluateKitti,
+  observationAngle,
   kittiThresholds,
   KITTI_CLASSES,
   KITTI_DIFFICULTIES,

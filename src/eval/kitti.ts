@@ -11,6 +11,9 @@
 //   among those scoring >= the threshold, and unassigned detections covering a DontCare region
 //   (intersection over the detection's area above the class threshold) are not FP;
 // - precision made monotone; AP|R40 = mean of samples 1..40, 11-point AP = mean of samples 0,4,..,40.
+// - AOS (2D only, when every box has an observation angle alpha): at each threshold the TPs'
+//   orientation similarity (1 + cos(alpha_det - alpha_gt)) / 2 summed over frames, FPs adding 0,
+//   divided by TP + FP; made monotone and sampled like the precision (AOS_2d_*, AOS40_*, AOS11_*).
 // Figures are 0..1 (the devkit prints percent).
 //
 // Intentional deviations, each small:
@@ -19,6 +22,9 @@
 // - A class with no counted ground truth gets AP NaN (the devkit writes 0 when it evaluates it).
 // - A precision of 0/0 (no TP and no FP at a threshold) is 0 (the C++ produces NaN).
 // - Ground truth without a 2D box passes the height test, and missing occlusion/truncation count as 0.
+// - alpha comes from the box's `attributes.alpha` (the label file's own); where a box has none (stored
+//   detections keep no attributes) it is derived from its 3D box in the ego (Velodyne) frame as
+//   -yaw - pi/2 - atan2(-y, x), i.e. without the camera's small offset from the Velodyne.
 // - sampling 'interpolated' (optional) reads the monotone precision at the exact recall positions
 //   k/40 (k/10) over every operating point, the textbook AP|R40; 'devkit' (default) reproduces the
 //   devkit, which needs 41+ ground truth per class for a perfect detector to reach AP 1.
@@ -83,6 +89,9 @@ interface KFrame {
   gtTrunc: Float64Array;
   detHeight: Float64Array;
   detScore: Float64Array;
+  /** Observation angle alpha (radians; NaN: unknown). */
+  gtAlpha: Float64Array;
+  detAlpha: Float64Array;
   /** Distinct detection scores, highest first. */
   levels: Float64Array;
   overlaps: Partial<Record<KittiVariant, Float64Array>>;
@@ -91,6 +100,17 @@ interface KFrame {
 }
 
 const isDontCare = (b: EvalBox) => b.ignore === true || b.label.toLowerCase() === 'dontcare';
+
+const wrapAngle = (a: number): number => Math.atan2(Math.sin(a), Math.cos(a));
+
+/** KITTI's observation angle: the file's own (-10 means none), else from the 3D box (see the header). */
+export function observationAngle(box: EvalBox): number {
+  const given = box.attributes?.alpha;
+  if (typeof given === 'number' && Number.isFinite(given) && given !== -10) return given;
+  if (!box.box3d) return NaN;
+  const [x, y] = box.box3d.center;
+  return wrapAngle(-box.box3d.yaw - Math.PI / 2 - Math.atan2(-y, x));
+}
 
 function prepareFrames(frames: CheckedFrame[], warnings: Warnings): KFrame[] {
   return frames.map((f) => {
@@ -120,6 +140,8 @@ function prepareFrames(frames: CheckedFrame[], warnings: Warnings): KFrame[] {
       gtTrunc: Float64Array.from(gts, (g) => (typeof g.truncated === 'number' && Number.isFinite(g.truncated) ? g.truncated : 0)),
       detHeight: Float64Array.from(f.dets, (d) => (d.box2d ? Math.abs(d.box2d.y1 - d.box2d.y2) : Infinity)),
       detScore,
+      gtAlpha: Float64Array.from(gts, observationAngle),
+      detAlpha: Float64Array.from(f.dets, observationAngle),
       levels,
       overlaps: {},
       gtSource: Int32Array.from(gtSource),
@@ -190,6 +212,8 @@ interface Stats {
   tp: number;
   fp: number;
   fn: number;
+  /** Sum of the TPs' orientation similarity (1 + cos(delta alpha)) / 2 (NaN where an alpha is unknown). */
+  sim: number;
 }
 
 type DetFate = 'tp' | 'fp' | 'assigned-ignored' | 'dontcare' | 'min-height' | 'other' | 'below-threshold' | 'out-of-slice';
@@ -227,6 +251,7 @@ function frameStats(
   let tp = 0;
   let fp = 0;
   let fn = 0;
+  let sim = 0;
   for (let i = 0; i < ng; i++) {
     if (ignoredGt[i] === -1) continue;
     let detIdx = -1;
@@ -260,6 +285,7 @@ function frameStats(
       }
     } else if (validDetection !== NO_DETECTION) {
       tp++;
+      sim += (1 + Math.cos(frame.detAlpha[detIdx]! - frame.gtAlpha[i]!)) / 2;
       v?.push(frame.detScore[detIdx]!);
       assigned[detIdx] = 1;
       if (detail) {
@@ -295,7 +321,7 @@ function frameStats(
       fp -= nstuff;
     }
   }
-  return { tp, fp, fn };
+  return { tp, fp, fn, sim };
 }
 
 /** getThresholds: scores at (about) 41 evenly spaced recall steps; v is sorted in place, highest first. */
@@ -342,10 +368,11 @@ function statsAtThresholds(
   const dTp = new Float64Array(n + 1);
   const dFp = new Float64Array(n + 1);
   const dFn = new Float64Array(n + 1);
+  const dSim = new Float64Array(n + 1);
   if (n === 0) return [];
   frames.forEach((frame, f) => {
     const clean = cleans[f]!;
-    let prev: Stats = { tp: 0, fp: 0, fn: clean.nGt };
+    let prev: Stats = { tp: 0, fp: 0, fn: clean.nGt, sim: 0 };
     dFn[0]! += clean.nGt;
     if (!clean.relevant) return;
     const levels = frame.levels;
@@ -357,6 +384,7 @@ function statsAtThresholds(
       dTp[start]! += s.tp - prev.tp;
       dFp[start]! += s.fp - prev.fp;
       dFn[start]! += s.fn - prev.fn;
+      dSim[start]! += s.sim - prev.sim;
       prev = s;
     }
   });
@@ -364,11 +392,13 @@ function statsAtThresholds(
   let tp = 0;
   let fp = 0;
   let fn = 0;
+  let sim = 0;
   for (let j = 0; j < n; j++) {
     tp += dTp[j]!;
     fp += dFp[j]!;
     fn += dFn[j]!;
-    out.push({ tp, fp, fn });
+    sim += dSim[j]!;
+    out.push({ tp, fp, fn, sim });
   }
   return out;
 }
@@ -377,6 +407,9 @@ interface ClassRun {
   nGt: number;
   ap40: number;
   ap11: number;
+  /** NaN unless asked for (2D with every alpha known). */
+  aos40: number;
+  aos11: number;
   curve: { recall: Float64Array; precision: Float64Array; scores: Float64Array };
 }
 
@@ -387,13 +420,15 @@ function evalClass(
   minOverlap: number,
   sampling: 'devkit' | 'interpolated',
   detOuts: (Uint8Array | null)[],
+  computeAos = false,
 ): ClassRun {
   const nGt = cleans.reduce((s, c) => s + c.nGt, 0);
   const v: number[] = [];
   frames.forEach((f, i) => cleans[i]!.relevant && frameStats(f, variant, cleans[i]!, detOuts[i]!, false, 0, minOverlap, v, null));
   const empty = { recall: new Float64Array(0), precision: new Float64Array(0), scores: new Float64Array(0) };
-  if (nGt === 0) return { nGt, ap40: NaN, ap11: NaN, curve: empty };
+  if (nGt === 0) return { nGt, ap40: NaN, ap11: NaN, aos40: NaN, aos11: NaN, curve: empty };
   const precisionOf = (s: Stats) => (s.tp + s.fp > 0 ? s.tp / (s.tp + s.fp) : 0);
+  const similarityOf = (s: Stats) => (s.tp + s.fp > 0 ? s.sim / (s.tp + s.fp) : 0);
   if (sampling === 'devkit') {
     const thresholds = kittiThresholds(v, nGt).slice(0, N_SAMPLE_PTS);
     const stats = statsAtThresholds(frames, cleans, detOuts, variant, thresholds, minOverlap);
@@ -408,10 +443,24 @@ function evalClass(
     for (let i = 1; i < N_SAMPLE_PTS; i++) sum40 += precision[i]!;
     let sum11 = 0;
     for (let i = 0; i < N_SAMPLE_PTS; i += 4) sum11 += precision[i]!;
+    // AOS: the same sampling over the similarity, made monotone like the precision.
+    let aos40 = NaN;
+    let aos11 = NaN;
+    if (computeAos) {
+      const aos = new Float64Array(N_SAMPLE_PTS);
+      stats.forEach((s, i) => (aos[i] = similarityOf(s)));
+      for (let i = thresholds.length - 1; i >= 0; i--) aos[i] = Math.max(aos[i]!, i + 1 < N_SAMPLE_PTS ? aos[i + 1]! : 0);
+      aos40 = 0;
+      for (let i = 1; i < N_SAMPLE_PTS; i++) aos40 += aos[i]! / 40;
+      aos11 = 0;
+      for (let i = 0; i < N_SAMPLE_PTS; i += 4) aos11 += aos[i]! / 11;
+    }
     return {
       nGt,
       ap40: sum40 / 40,
       ap11: sum11 / 11,
+      aos40,
+      aos11,
       curve: { recall, precision: precision.slice(0, thresholds.length), scores: Float64Array.from(thresholds) },
     };
   }
@@ -430,7 +479,21 @@ function evalClass(
   for (let k = 1; k <= 40; k++) sum40 += at(k / 40);
   let sum11 = 0;
   for (let k = 0; k <= 10; k++) sum11 += at(k / 10);
-  return { nGt, ap40: sum40 / 40, ap11: sum11 / 11, curve: { recall, precision, scores: Float64Array.from(thresholds) } };
+  let aos40 = NaN;
+  let aos11 = NaN;
+  if (computeAos) {
+    const aos = Float64Array.from(stats, similarityOf);
+    for (let i = aos.length - 2; i >= 0; i--) aos[i] = Math.max(aos[i]!, aos[i + 1]!);
+    const aosAt = (r: number) => {
+      for (let i = 0; i < recall.length; i++) if (recall[i]! >= r - 1e-12) return aos[i]!;
+      return 0;
+    };
+    aos40 = 0;
+    for (let k = 1; k <= 40; k++) aos40 += aosAt(k / 40) / 40;
+    aos11 = 0;
+    for (let k = 0; k <= 10; k++) aos11 += aosAt(k / 10) / 11;
+  }
+  return { nGt, ap40: sum40 / 40, ap11: sum11 / 11, aos40, aos11, curve: { recall, precision, scores: Float64Array.from(thresholds) } };
 }
 
 function minOverlapFor(cls: string, options: KittiOptions): number {
@@ -520,6 +583,7 @@ function evaluateAll(
   options: KittiOptions,
   gtOuts: (Uint8Array | null)[],
   detOuts: (Uint8Array | null)[],
+  computeAos = false,
 ): Evaluated {
   const sampling = options.sampling ?? 'devkit';
   const pick = (r: ClassRun) => ((options.recallPoints ?? 40) === 11 ? r.ap11 : r.ap40);
@@ -532,17 +596,26 @@ function evaluateAll(
     const cleans = Object.fromEntries(DIFFICULTIES.map((d) => [d, frames.map((f, i) => cleanData(f, cls, d, gtOuts[i]!))])) as Record<KittiDifficulty, Clean[]>;
     for (const variant of variants) {
       for (const d of DIFFICULTIES) {
-        const r = evalClass(frames, cleans[d], variant, minOverlapFor(cls, options), sampling, detOuts);
+        const aos = computeAos && variant === '2d';
+        const r = evalClass(frames, cleans[d], variant, minOverlapFor(cls, options), sampling, detOuts, aos);
         metrics[`AP_${variant}_${d}`] = pick(r);
         metrics[`AP40_${variant}_${d}`] = r.ap40;
         metrics[`AP11_${variant}_${d}`] = r.ap11;
+        const aosPick = (options.recallPoints ?? 40) === 11 ? r.aos11 : r.aos40;
+        if (aos) {
+          metrics[`AOS_2d_${d}`] = aosPick;
+          metrics[`AOS40_2d_${d}`] = r.aos40;
+          metrics[`AOS11_2d_${d}`] = r.aos11;
+        }
         metrics[`numGt_${d}`] = r.nGt;
         if (d === 'moderate') numGtModerate = r.nGt;
-        for (const [prefix, value] of [
+        const means: (readonly [string, number])[] = [
           ['mAP', pick(r)],
           ['mAP40', r.ap40],
           ['mAP11', r.ap11],
-        ] as const) {
+        ];
+        if (aos) means.push(['mAOS', aosPick], ['mAOS40', r.aos40], ['mAOS11', r.aos11]);
+        for (const [prefix, value] of means) {
           const key = `${prefix}_${variant}_${d}`;
           sums[key] ??= { sum: 0, n: 0 };
           if (!Number.isNaN(value)) {
@@ -578,15 +651,30 @@ export function evaluateKitti(frames: readonly EvalFrame[], options: KittiOption
   const recordVariant = options.recordsAt?.variant ?? variants[0] ?? '2d';
   const recordDifficulty = options.recordsAt?.difficulty ?? 'hard';
 
+  // AOS, as the devkit, only when every box of the evaluated classes has an observation angle.
+  let withoutAlpha = 0;
+  let boxes = 0;
+  for (const f of kframes) {
+    for (const [list, alpha, label] of [[f.gts, f.gtAlpha, f.gtLabel], [f.dets, f.detAlpha, f.detLabel]] as const) {
+      list.forEach((_, i) => {
+        if (!classes.includes(label[i]!)) return;
+        boxes++;
+        if (Number.isNaN(alpha[i]!)) withoutAlpha++;
+      });
+    }
+  }
+  const computeAos = variants.includes('2d') && boxes > 0 && withoutAlpha === 0;
+  if (variants.includes('2d') && withoutAlpha > 0) warnings.add(`AOS not computed: ${withoutAlpha} of ${boxes} boxes of the evaluated classes have no observation angle (alpha) nor a 3D box to derive it from`);
+
   const noMask = kframes.map(() => null);
-  const main = evaluateAll(kframes, classes, labels, variants, options, noMask, noMask);
+  const main = evaluateAll(kframes, classes, labels, variants, options, noMask, noMask, computeAos);
 
   const sliceDefs = resolveSlices(options.slices, checked);
   const slices: SliceResult[] = sliceDefs.map((def) => {
     const pred = compileSlice(def);
     const gtMasks = sliceMask(checked, pred, 'gts').map((m, f) => Uint8Array.from(kframes[f]!.gtSource, (src) => m[src]!));
     const detMasks = sliceMask(checked, pred, 'dets');
-    const res = evaluateAll(kframes, classes, labels, variants, options, gtMasks, detMasks);
+    const res = evaluateAll(kframes, classes, labels, variants, options, gtMasks, detMasks, computeAos);
     return {
       name: def.name,
       where: def.where,
@@ -597,13 +685,14 @@ export function evaluateKitti(frames: readonly EvalFrame[], options: KittiOption
     };
   });
 
-  const confusionFrames = kframes.map((f) => ({ gts: [...f.gts, ...f.dcs.map((dc) => ({ ...dc, ignore: true }))], dets: f.dets }));
+  const confusionFrames = kframes.map((f) => ({ frameId: f.frameId, gts: [...f.gts, ...f.dcs.map((dc) => ({ ...dc, ignore: true }))], dets: f.dets }));
   const confusion = confusionMatrix(confusionFrames, {
     similarity: (d, g) => overlapOf(recordVariant, d, g),
     accepts: (iou) => iou >= 0.5,
     inRegion: (d, r) => recordVariant === '2d' && !!d.box2d && rectOverlapOfFirst(d.box2d, r.box2d!) >= 0.5,
     order: byScoreStable,
     criterion: `iou${recordVariant === '2d' ? '' : `(${recordVariant})`}>=0.5`,
+    onCell: options.onConfusionCell,
   });
 
   let gtCount = 0;
@@ -621,6 +710,7 @@ export function evaluateKitti(frames: readonly EvalFrame[], options: KittiOption
       minOverlap: Object.fromEntries(labels.map((l, k) => [l, minOverlapFor(classes[k]!, options)])),
       recallPoints: options.recallPoints ?? 40,
       sampling: options.sampling ?? 'devkit',
+      aos: computeAos,
       records: { variant: recordVariant, difficulty: recordDifficulty, scoreThreshold: null },
     },
     overall: main.overall,

@@ -1,7 +1,7 @@
 // Pieces shared by the metrics: numpy-exact interpolation and cumulative means (nuScenes), the
 // class-agnostic matching behind the confusion matrix, and per-object record construction.
 import { distanceBand, egoDistance } from './slices.js';
-import { BACKGROUND, type ConfusionMatrix, type EvalBox, type IgnoreReason, type ObjectRecord, type Outcome } from './types.js';
+import { BACKGROUND, type ConfusionCellMember, type ConfusionMatrix, type EvalBox, type IgnoreReason, type ObjectRecord, type Outcome } from './types.js';
 
 /**
  * numpy.interp at one point, reproducing its branch structure so results match bit for bit:
@@ -77,6 +77,8 @@ export interface ConfusionSpec {
   /** Detection order within a frame: indices, highest score first. */
   order(dets: readonly EvalBox[]): number[];
   criterion: string;
+  /** Told of every count, with the boxes behind it (see CommonOptions.onConfusionCell). */
+  onCell?: (cell: ConfusionCellMember) => void;
 }
 
 /**
@@ -85,7 +87,7 @@ export interface ConfusionSpec {
  * detections in (class, background) unless inside an ignore region; unmatched ground truth in
  * (background, class).
  */
-export function confusionMatrix(frames: ReadonlyArray<{ gts: readonly EvalBox[]; dets: readonly EvalBox[] }>, spec: ConfusionSpec): ConfusionMatrix {
+export function confusionMatrix(frames: ReadonlyArray<{ frameId?: string; gts: readonly EvalBox[]; dets: readonly EvalBox[] }>, spec: ConfusionSpec): ConfusionMatrix {
   const labelSet = new Set<string>();
   for (const f of frames) {
     for (const g of f.gts) if (!g.ignore) labelSet.add(g.label);
@@ -123,13 +125,21 @@ export function confusionMatrix(frames: ReadonlyArray<{ gts: readonly EvalBox[];
       if (best >= 0) {
         taken[best] = 1;
         counts[row * n + index.get(gts[best]!.label)!]!++;
+        spec.onCell?.({ frameId: f.frameId ?? '', detId: det.id, gtId: gts[best]!.id, predicted: det.label, truth: gts[best]!.label });
       } else {
         let inRegion = false;
         for (const r of regions) if (spec.inRegion(det, r)) inRegion = true;
-        if (!inRegion) counts[row * n + bg]!++;
+        if (!inRegion) {
+          counts[row * n + bg]!++;
+          spec.onCell?.({ frameId: f.frameId ?? '', detId: det.id, gtId: null, predicted: det.label, truth: BACKGROUND });
+        }
       }
     }
-    for (let gi = 0; gi < gts.length; gi++) if (!taken[gi]) counts[bg * n + index.get(gts[gi]!.label)!]!++;
+    for (let gi = 0; gi < gts.length; gi++) {
+      if (taken[gi]) continue;
+      counts[bg * n + index.get(gts[gi]!.label)!]!++;
+      spec.onCell?.({ frameId: f.frameId ?? '', detId: null, gtId: gts[gi]!.id, predicted: BACKGROUND, truth: gts[gi]!.label });
+    }
   }
   return { labels, counts, criterion: spec.criterion };
 }

@@ -485,13 +485,14 @@ export function evaluateNuscenes(frames: readonly EvalFrame[], options: Nuscenes
   if (wantRecords) nuscenesRecords(nframes, classes, data, opts.distThresholdTp, objects);
 
   const confusion = confusionMatrix(
-    nframes.map((f) => ({ gts: [...f.gts, ...f.regions], dets: f.dets })),
+    nframes.map((f) => ({ frameId: f.frameId, gts: [...f.gts, ...f.regions], dets: f.dets })),
     {
       similarity: (d, g) => -centerDistance(d.box3d!, g.box3d!),
       accepts: (negDist) => -negDist < opts.distThresholdTp,
       inRegion: (d, r) => centerDistance(d.box3d!, r.box3d!) < opts.distThresholdTp,
       order: (dets) => dets.map((_, i) => i).sort((a, b) => dets[b]!.score! - dets[a]!.score! || b - a),
       criterion: `centerDistance<${opts.distThresholdTp}`,
+      onCell: options.onConfusionCell,
     },
   );
 

@@ -178,10 +178,26 @@ export interface CommonOptions {
   slices?: SliceDef[] | 'default' | 'none';
   /** Per-object records (default true). */
   records?: boolean;
+  /**
+   * Called for every count the confusion matrix takes, with the objects behind it (null: background),
+   * so a cell can be traced back to its boxes.
+   */
+  onConfusionCell?: (cell: ConfusionCellMember) => void;
+}
+
+/** One count of the confusion matrix: a detection and the ground truth it matched (either may be background). */
+export interface ConfusionCellMember {
+  frameId: string;
+  detId: string | null;
+  gtId: string | null;
+  predicted: string;
+  truth: string;
 }
 
 /** Bad evaluation input (not a file: an API argument), naming what was wrong. */
 export class EvalError extends Error {
+  /** The API error code the transports map it to (ApiError.from reads `code`). */
+  readonly code = 'BAD_INPUT';
   constructor(
     message: string,
     readonly where: string,

@@ -36,6 +36,8 @@ export interface AuditHead {
 export interface ReportData {
   generatedAt: string;
   generatedBy: string;
+  /** Who signs this report off (typed in at export); null when nobody did. */
+  reviewer: string | null;
   softwareVersion: string;
   evaluation: EvaluationDetail;
   run: RunRecord;
@@ -319,7 +321,10 @@ function signOffSection(data: ReportData): string {
         list.map((s) => [esc(s.stage), `<code>${esc(s.fromFrameId)}</code> … <code>${esc(s.toFrameId)}</code>${s.frameCount !== null ? ` (${esc(s.frameCount)} frames)` : ''}`, esc(s.signedBy), esc(s.signedAt), esc(s.note ?? ''), esc(s.auditSeq)]),
       )
     : `<p class="note">No reviewer has signed off label set ${esc(data.labelSet.id)} '${esc(data.labelSet.name)}'.</p>`;
-  return `<section id="sign-off"><h2>Reviewer sign-off</h2>${body}</section>`;
+  const report = data.reviewer
+    ? `<p>This report is signed off by <strong data-prov="reviewer">${esc(data.reviewer)}</strong> at ${esc(data.generatedAt)} (recorded in the audit trail with the file's sha256).</p>`
+    : '<p class="note">This report was exported without a reviewer sign-off.</p>';
+  return `<section id="sign-off"><h2>Reviewer sign-off</h2>${report}${body}</section>`;
 }
 
 export function renderReportHtml(data: ReportData): string {

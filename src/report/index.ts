@@ -3,8 +3,8 @@
 // sign-off, as self-contained HTML or as a PDF printed by Chromium. Each export writes an audit event
 // holding the file's sha256.
 import { createHash } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, extname, resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { defaultActor } from '../app/paths.js';
 import { EvalStoreError } from '../eval/store/errors.js';
 import { selectObjects } from '../eval/store/evaluations.js';
@@ -26,6 +26,7 @@ export { renderReportHtml, safetySection, headlineKeys, type ReportData, type Sa
 export { formatFigure, prCurveChart, classBarChart, confusionHeatmap } from './charts.js';
 export { printHtmlToPdf, countPdfPages, chromiumPath } from './pdf.js';
 export { cropThumbnails, cropThumbnail } from './thumbnails.js';
+export { safetyMissRowsOfRun } from './safetyMisses.js';
 
 export interface ReportOptions {
   /** Run id or name. */
@@ -41,6 +42,8 @@ export interface ReportOptions {
   out: string;
   format?: 'html' | 'pdf';
   actor?: string;
+  /** The reviewer who signs the report off (shown in it and recorded with the export). */
+  reviewer?: string;
   /** Where the log is now, when it moved since the store saw it (for thumbnails). */
   logPath?: string;
   chromiumPath?: string;
@@ -112,6 +115,7 @@ export async function buildReportData(db: Db, options: Omit<ReportOptions, 'out'
   return {
     generatedAt: new Date().toISOString(),
     generatedBy: actor,
+    reviewer: options.reviewer?.trim() || null,
     softwareVersion,
     evaluation,
     run,
@@ -158,7 +162,7 @@ export async function exportReport(db: Db, options: ReportOptions): Promise<Repo
       entityId: String(data.evaluation.id),
       payload: {
         runId: data.run.id, evaluationId: data.evaluation.id, labelSetId: data.labelSet.id, comparedRunId: data.compareRun?.id ?? null, format, path: out, bytes: bytes.length, sha256,
-        pages, auditHeadSeq: data.audit.seq, auditHeadHash: data.audit.hash, safetyMisses: data.safetyMisses?.length ?? null, softwareVersion,
+        pages, reviewer: data.reviewer, auditHeadSeq: data.audit.seq, auditHeadHash: data.audit.hash, safetyMisses: data.safetyMisses?.length ?? null, softwareVersion,
       },
     }),
   ).immediate();
@@ -175,4 +179,30 @@ export async function exportReport(db: Db, options: ReportOptions): Promise<Repo
     warnings,
     timings: { buildMs: t1 - t0, renderMs: t2 - t1 },
   };
+}
+
+export interface ExportedReportFile {
+  name: string;
+  format: 'html' | 'pdf';
+  bytes: Uint8Array;
+  sha256: string;
+}
+
+/**
+ * A report file by the audit event of its export (how the web UI downloads it): only files this
+ * workspace exported are served, and only while their bytes still hash to what the event recorded.
+ */
+export async function readExportedReport(db: Db, auditSeq: number): Promise<ExportedReportFile> {
+  const row = db.prepare("SELECT payload_json FROM audit_events WHERE seq = ? AND action = 'report.export'").pluck().get(auditSeq) as string | undefined;
+  if (!row) throw new EvalStoreError(`No report export with audit event ${auditSeq}`, 'NOT_FOUND');
+  const payload = JSON.parse(row) as { path: string; format: 'html' | 'pdf'; sha256: string };
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(payload.path);
+  } catch {
+    throw new EvalStoreError(`The report of audit event ${auditSeq} is no longer at ${payload.path}`, 'NOT_FOUND');
+  }
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (sha256 !== payload.sha256) throw new EvalStoreError(`The report at ${payload.path} changed since its export (sha256 ${sha256.slice(0, 12)}…, recorded ${payload.sha256.slice(0, 12)}…)`, 'BAD_INPUT');
+  return { name: basename(payload.path), format: payload.format, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), sha256 };
 }

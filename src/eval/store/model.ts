@@ -125,6 +125,44 @@ export interface ObjectQueryResult {
   frames: { frameId: string; frameIndex: number | null; count: number }[];
 }
 
+/** The objects behind one point of a class's PR curve: the class's detections scoring >= threshold, and the ground truth they leave missed. */
+export interface PrPointResult {
+  evaluationId: number;
+  label: string;
+  threshold: number;
+  /** The curve the per-object records belong to (e.g. 'iou=0.50', '2d/moderate', 'dist=2'): the one whose points this explains. */
+  curveKey: string;
+  counts: { tp: number; fp: number; fn: number };
+  precision: number | null;
+  recall: number | null;
+  total: number;
+  offset: number;
+  /** `outcomeAtThreshold`: what the object counts as at this threshold (a ground truth matched only below it is an FN). */
+  items: (StoredObject & { outcomeAtThreshold: Outcome })[];
+  frames: { frameId: string; frameIndex: number | null; count: number }[];
+}
+
+/** The objects behind one confusion-matrix cell (detected class × true class, 'background' for none). */
+export interface ConfusionCellResult {
+  evaluationId: number;
+  predicted: string;
+  truth: string;
+  /** The cell's stored count. */
+  count: number;
+  /** The matched pairs behind the cell (detection and ground-truth store ids; null for background), this page. */
+  pairs: { frameId: string; detId: number | null; gtId: number | null }[];
+  /** Pairs in the cell. */
+  total: number;
+  offset: number;
+  /** The stored per-object records of this page's pairs (both sides of a matched pair). */
+  items: StoredObject[];
+  /** Every frame with a pair in the cell, with its pair count. */
+  frames: { frameId: string; frameIndex: number | null; count: number }[];
+  /** Set when the run or label set changed since the evaluation (the cell was recomputed from today's data). */
+  stale: boolean;
+  warnings: string[];
+}
+
 export interface SavedQuery {
   id: number;
   name: string;

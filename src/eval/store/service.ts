@@ -13,13 +13,15 @@ import { compareEvaluations, type MetricDelta } from '../compare.js';
 import { evaluate, type EvaluateOptions } from '../index.js';
 import { formatQuery, parseQuery, queryToSql, type SqlFilter } from '../queries.js';
 import { defaultSlices } from '../slices.js';
-import type { MetricName } from '../types.js';
+import type { ConfusionCellMember, MetricName, Outcome } from '../types.js';
 import { EvalStoreError } from './errors.js';
 import {
   findReusableEvaluation, findSavedQuery, getEvaluationDetail, insertEvaluation, insertSavedQuery, listEvaluationSummaries, listSavedQueries, loadEvaluationResult, selectObjects,
   type EvaluationFilter,
 } from './evaluations.js';
-import type { EvaluationDetail, EvaluationOptions, EvaluationSummary, MetricDeltaJson, ObjectQueryFilter, ObjectQueryResult, RunComparison, SavedQuery } from './model.js';
+import type {
+  ConfusionCellResult, EvaluationDetail, EvaluationOptions, EvaluationSummary, MetricDeltaJson, ObjectQueryFilter, ObjectQueryResult, PrPointResult, RunComparison, SavedQuery,
+} from './model.js';
 
 export const METRICS: readonly MetricName[] = ['coco', 'kitti', 'nuscenes'];
 
@@ -64,9 +66,21 @@ export function normaliseOptions(options: EvaluationOptions = {}): EvaluationOpt
   return out;
 }
 
+/** The PR curve the per-object records were taken at (params.records), by the curve keys each metric writes. */
+export function recordCurveKey(detail: Pick<EvaluationDetail, 'metric' | 'params'>): string {
+  const records = (detail.params.records ?? {}) as { iou?: number; variant?: string; difficulty?: string; distThreshold?: number };
+  if (detail.metric === 'coco') return `iou=${(records.iou ?? 0.5).toFixed(2)}`;
+  if (detail.metric === 'kitti') return `${records.variant ?? '2d'}/${records.difficulty ?? 'moderate'}`;
+  return `dist=${records.distThreshold ?? 2}`;
+}
+
+const CELL_CACHE_SIZE = 4;
+
 export class EvalService {
   readonly actor: string;
   private readonly labels: LabelService;
+  /** Confusion-cell members by evaluation (recomputed on demand: the matrix stores counts only). */
+  private readonly cellCache = new Map<number, { members: ConfusionCellMember[]; stale: boolean; warnings: string[] }>();
 
   constructor(
     readonly db: Db,
@@ -200,6 +214,96 @@ export class EvalService {
     const offset = filter.offset ?? 0;
     const page = selectObjects(this.db, evaluationId, { where, params: parts.flatMap((p) => p.params) }, { order: filter.order, offset, limit: filter.limit ?? 100 });
     return { evaluationId, query: texts.length ? texts.join(' AND ') : null, total: page.total, offset, items: page.items, frames: page.frames };
+  }
+
+  /**
+   * The objects behind a point of a class's PR curve at score `threshold`: the class's detections
+   * scoring at least that (TP, FP) and the ground truth left missed (FN: unmatched, or matched only by
+   * a detection below it). Greedy matching takes detections in score order, so dropping the lower
+   * ones leaves the higher ones' matches as recorded.
+   */
+  prPointObjects(evaluationId: number, request: { label: string; threshold: number; outcome?: 'tp' | 'fp' | 'fn'; offset?: number; limit?: number }): PrPointResult {
+    const detail = this.get(evaluationId);
+    const label = request.label.toLowerCase();
+    const t = request.threshold;
+    // A ground truth whose match scored below the threshold: the matched detection, found through the frame index.
+    const matchedBelow = `(SELECT d.score FROM evaluation_objects d WHERE d.evaluation_id = o.evaluation_id AND d.frame_id = o.frame_id AND d.source = 'det' AND d.object_id = o.matched_id) < ?`;
+    const det = (outcome: 'tp' | 'fp') => ({ where: `o.source = 'det' AND o.outcome = '${outcome}' AND o.score >= ?`, params: [t] });
+    const fn = { where: `o.source = 'gt' AND (o.outcome = 'fn' OR (o.outcome = 'tp' AND ${matchedBelow}))`, params: [t] };
+    const parts = { tp: det('tp'), fp: det('fp'), fn };
+    const scoped = (p: { where: string; params: number[] }) => ({ where: `lower(o.label) = ? AND (${p.where})`, params: [label, ...p.params] });
+    const count = (p: { where: string; params: number[] }) => selectObjects(this.db, evaluationId, scoped(p), { limit: 1 }).total;
+    const counts = { tp: count(parts.tp), fp: count(parts.fp), fn: count(parts.fn) };
+    const chosen = request.outcome ? [parts[request.outcome]] : [parts.tp, parts.fp, parts.fn];
+    const where = { where: chosen.map((p) => `(${p.where})`).join(' OR '), params: chosen.flatMap((p) => p.params) };
+    const offset = request.offset ?? 0;
+    const page = selectObjects(this.db, evaluationId, scoped(where), { order: 'frame', offset, limit: request.limit ?? 200 });
+    const items = page.items.map((o) => ({ ...o, outcomeAtThreshold: (o.source === 'gt' ? 'fn' : o.outcome) as Outcome }));
+    const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
+    return {
+      evaluationId, label: request.label, threshold: t, curveKey: recordCurveKey(detail), counts,
+      precision: ratio(counts.tp, counts.tp + counts.fp), recall: ratio(counts.tp, counts.tp + counts.fn), total: page.total, offset, items, frames: page.frames,
+    };
+  }
+
+  /**
+   * The objects behind a confusion-matrix cell. The matrix stores counts only, so its class-agnostic
+   * matching runs again on the evaluation's frames (cached for a few evaluations); a run or label set
+   * changed since then is flagged, and a recount that differs from the stored one is a warning.
+   */
+  confusionCellObjects(evaluationId: number, request: { predicted: string; truth: string; offset?: number; limit?: number }): ConfusionCellResult {
+    const detail = this.get(evaluationId);
+    const labels = detail.confusion.labels;
+    const row = labels.indexOf(request.predicted);
+    const col = labels.indexOf(request.truth);
+    if (row < 0 || col < 0) throw new EvalStoreError(`No confusion cell ${request.predicted} × ${request.truth} (labels: ${labels.join(', ')})`, 'BAD_INPUT');
+    const cached = this.cellCache.get(evaluationId) ?? this.recomputeCells(detail);
+    const inCell = cached.members.filter((m) => m.predicted === request.predicted && m.truth === request.truth);
+    const count = detail.confusion.counts[row * labels.length + col] ?? 0;
+    const warnings = [...cached.warnings];
+    if (inCell.length !== count) warnings.push(`recomputed ${inCell.length} pairs for this cell, the evaluation stored ${count}: the run or the label set changed since`);
+    const offset = request.offset ?? 0;
+    const pagePairs = inCell.slice(offset, offset + (request.limit ?? 200));
+    const num = (v: string | null) => (v === null ? null : Number(v));
+    const pairs = pagePairs.map((m) => ({ frameId: m.frameId, detId: num(m.detId), gtId: num(m.gtId) }));
+    const detIds = pairs.flatMap((p) => (p.detId === null ? [] : [p.detId]));
+    const gtIds = pairs.flatMap((p) => (p.gtId === null ? [] : [p.gtId]));
+    const page = selectObjects(
+      this.db,
+      evaluationId,
+      {
+        where: `(o.source = 'det' AND o.object_id IN (SELECT value FROM json_each(?))) OR (o.source = 'gt' AND o.object_id IN (SELECT value FROM json_each(?)))`,
+        params: [JSON.stringify(detIds), JSON.stringify(gtIds)],
+      },
+      { order: 'frame', limit: 2 * pairs.length + 1 },
+    );
+    const frameIndex = new Map(page.frames.map((f) => [f.frameId, f.frameIndex]));
+    const perFrame = new Map<string, number>();
+    for (const m of inCell) perFrame.set(m.frameId, (perFrame.get(m.frameId) ?? 0) + 1);
+    const indexOf = (frameId: string) => frameIndex.get(frameId) ?? (this.db.prepare('SELECT frame_index FROM evaluation_objects WHERE evaluation_id = ? AND frame_id = ? LIMIT 1').pluck().get(evaluationId, frameId) as number | null | undefined) ?? null;
+    const frames = [...perFrame].map(([frameId, n]) => ({ frameId, frameIndex: indexOf(frameId), count: n })).sort((a, b) => (a.frameIndex ?? Infinity) - (b.frameIndex ?? Infinity) || a.frameId.localeCompare(b.frameId));
+    return { evaluationId, predicted: request.predicted, truth: request.truth, count, pairs, total: inCell.length, offset, items: page.items, frames, stale: cached.stale, warnings };
+  }
+
+  private recomputeCells(detail: EvaluationDetail): { members: ConfusionCellMember[]; stale: boolean; warnings: string[] } {
+    const options = detail.options;
+    const geometry = detail.metric === 'coco' ? '2d' : detail.metric === 'nuscenes' ? '3d' : 'any';
+    const sensorId = options.sensorId ?? (typeof detail.params.sensorId === 'string' ? detail.params.sensorId : undefined);
+    const adapted = loadEvalFrames(this.db, { runId: detail.runId, labelSetId: detail.labelSetId, sensorId, frames: options.frames, classMap: options.classMap, geometry });
+    const members: ConfusionCellMember[] = [];
+    evaluate(adapted.frames, {
+      ...(options.metricOptions ?? {}),
+      metric: detail.metric,
+      ...(options.classes ? { classes: options.classes } : {}),
+      slices: 'none',
+      records: false,
+      onConfusionCell: (m: ConfusionCellMember) => members.push(m),
+    } as EvaluateOptions);
+    const stale = adapted.labelSetEventId !== detail.labelSetEventId || adapted.runDetections !== detail.runDetections;
+    const entry = { members, stale, warnings: stale ? ['the run or the label set changed since this evaluation: the cell was recomputed from the current data'] : [] };
+    if (this.cellCache.size >= CELL_CACHE_SIZE) this.cellCache.delete(this.cellCache.keys().next().value!);
+    this.cellCache.set(detail.id, entry);
+    return entry;
   }
 
   /**
