@@ -13,6 +13,7 @@ import type { ExportManifest, ExportSummary, ImportSummary, LabelSetRecord } fro
 import { softwareVersion } from '../version.js';
 import { readCoco, writeCoco } from './coco.js';
 import { readKitti, writeKitti } from './kitti.js';
+import { isTrackingLabels, readKittiTracking, writeKittiTracking } from './kittiTracking.js';
 import { openIoLog, openRegisteredLog, type IoLog } from './logAccess.js';
 import { labelsDigest, writeManifest } from './manifest.js';
 import { readNuscenes, writeNuscenes } from './nuscenes.js';
@@ -46,7 +47,11 @@ function assertFormat(format: string): asserts format is IoFormat {
 async function readFormat(log: IoLog, options: ImportOptions): Promise<ReadResult> {
   switch (options.format) {
     case 'kitti':
+      // A label_02 folder or a tracking file (frame and track id columns first) is tracking data.
+      if (await isTrackingLabels(options.path)) return readKittiTracking(log, options.path, { camera: options.camera });
       return readKitti(log, options.path, { camera: options.camera });
+    case 'kitti-tracking':
+      return readKittiTracking(log, options.path, { camera: options.camera });
     case 'coco':
       return readCoco(log, options.path, { dataset: options.cocoDataset, camera: options.camera });
     case 'nuscenes':
@@ -149,6 +154,9 @@ export async function exportLabels(db: Db, options: ExportOptions): Promise<Expo
     switch (options.format) {
       case 'kitti':
         result = await writeKitti(log, labels, out, { withScore: options.withScore ?? predictions, camera: options.camera });
+        break;
+      case 'kitti-tracking':
+        result = await writeKittiTracking(log, labels, out, { withScore: options.withScore ?? predictions, camera: options.camera });
         break;
       case 'coco':
         result = await writeCoco(log, labels, out, { results: predictions, labelSet: set });

@@ -8,9 +8,9 @@
 import { readdir, readFile, stat, mkdir, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { mat4ApplyDirection, mat4ApplyPoint } from '../logs/kitti/calib.js';
-import { DONT_CARE, labelsToBoxes, parseLabels } from '../logs/kitti/labels.js';
+import { DONT_CARE, labelsToBoxes, parseLabels, type KittiLabel } from '../logs/kitti/labels.js';
 import { LogError } from '../logs/errors.js';
-import type { Vec3 } from '../logs/model.js';
+import type { Box3D, Vec3 } from '../logs/model.js';
 import { boxCorners } from '../logs/geometry.js';
 import { wrapAngle } from '../labels/geometry.js';
 import type { AttributeValue, LabelRecord, LabelValue } from '../store/labelEvents.js';
@@ -56,29 +56,36 @@ export async function readKitti(log: IoLog, path: string, options: { camera?: st
     const boxes3d = new Map(placed.labels3d.map((b) => [b.id, b]));
     const frameId = log.frames[index]!.id;
     for (const label of parsed.labels) {
-      const id = `${stem}:${label.line}`;
-      const b3 = boxes3d.get(id);
-      const attributes: Record<string, AttributeValue> = { truncated: label.truncated, occluded: label.occluded, alpha: label.alpha };
-      if (label.type === DONT_CARE) attributes.ignore = true;
-      const value: LabelValue = {
-        frameId,
-        class: label.type,
-        box2d: { sensorId, x1: label.bbox[0], y1: label.bbox[1], x2: label.bbox[2], y2: label.bbox[3] },
-        // Lines without a 3D box carry the DontCare placeholders (h w l = −1).
-        box3d: b3 && label.dims.every((d) => d >= 0) ? { center: b3.center, size: b3.size, yaw: b3.yaw } : null,
-        trackId: null,
-        score: label.score ?? null,
-        attributes,
-        sourceDetectionId: null,
-      };
-      if (value.box2d!.x2 < value.box2d!.x1 || value.box2d!.y2 < value.box2d!.y1) {
-        warnings.add(`${file} line ${label.line}: bbox has x2 < x1 or y2 < y1; the line is skipped`);
-        continue;
-      }
-      boxes.push({ frameIndex: index, value, where: `${file} line ${label.line}` });
+      const box = importedBox(label, index, frameId, sensorId, boxes3d.get(`${stem}:${label.line}`), file);
+      if ('skip' in box) warnings.add(box.skip);
+      else boxes.push(box);
     }
   }
   return { boxes, warnings: warnings.list(), files, frames: covered };
+}
+
+/**
+ * One parsed label line as an imported box on frame `index`: the 2D box on `sensorId`, the 3D box
+ * `labelsToBoxes` placed (none for DontCare and lines without dimensions), the track id (tracking
+ * files; −1 means none) and the KITTI columns a label has no field for as attributes.
+ */
+export function importedBox(label: KittiLabel, index: number, frameId: string, sensorId: string, placed: Box3D | undefined, file: string): ImportedBox | { skip: string } {
+  const attributes: Record<string, AttributeValue> = { truncated: label.truncated, occluded: label.occluded, alpha: label.alpha };
+  if (label.type === DONT_CARE) attributes.ignore = true;
+  const [x1, y1, x2, y2] = label.bbox;
+  if (x2 < x1 || y2 < y1) return { skip: `${file} line ${label.line}: bbox has x2 < x1 or y2 < y1; the line is skipped` };
+  const value: LabelValue = {
+    frameId,
+    class: label.type,
+    box2d: { sensorId, x1, y1, x2, y2 },
+    // Lines without a 3D box carry the DontCare placeholders (h w l = −1).
+    box3d: placed && label.dims.every((d) => d >= 0) ? { center: placed.center, size: placed.size, yaw: placed.yaw } : null,
+    trackId: label.trackId !== undefined && label.trackId >= 0 ? String(label.trackId) : null,
+    score: label.score ?? null,
+    attributes,
+    sourceDetectionId: null,
+  };
+  return { frameIndex: index, value, where: `${file} line ${label.line}` };
 }
 
 /** KITTI type names: the driving classes Sightline's models emit, capitalised as the benchmark spells them. */

@@ -2,7 +2,7 @@
 import type { IoFormat, LabelValue } from '../labels/model.js';
 
 export type { IoFormat } from '../labels/model.js';
-export const IO_FORMATS: readonly IoFormat[] = ['kitti', 'coco', 'nuscenes'];
+export const IO_FORMATS: readonly IoFormat[] = ['kitti', 'kitti-tracking', 'coco', 'nuscenes'];
 
 /** One box read from a file, placed on a frame of the log. */
 export interface ImportedBox {

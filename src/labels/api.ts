@@ -48,7 +48,7 @@ export const labelEditSchema = z.discriminatedUnion('kind', [
 const editContext = { setId: id, sessionId, reason };
 const reviewStatus = z.enum(['unreviewed', 'in_review', 'done', 'needs_attention']);
 const stage = z.enum(['annotation', 'validation', 'acceptance']);
-const format = z.enum(['kitti', 'coco', 'nuscenes']);
+const format = z.enum(['kitti', 'kitti-tracking', 'coco', 'nuscenes']);
 
 export const labelMethods = {
   listLabelSets: { input: z.object({ logId: z.string().min(1).max(200).optional() }).strict(), output: returns<LabelSetRecord[]>() },
@@ -118,6 +118,9 @@ export const labelMethods = {
         setId: id.optional(),
         afterSeq: z.number().int().min(0).optional(),
         beforeSeq: z.number().int().min(1).optional(),
+        since: z.string().datetime().optional(),
+        until: z.string().datetime().optional(),
+        text: z.string().min(1).max(200).optional(),
         limit: z.number().int().min(1).max(10_000).optional(),
         order: z.enum(['asc', 'desc']).optional(),
       })

@@ -231,7 +231,7 @@ export interface ChainCheck {
   brokenAt?: { seq: number; reason: string };
 }
 
-export type IoFormat = 'kitti' | 'coco' | 'nuscenes';
+export type IoFormat = 'kitti' | 'kitti-tracking' | 'coco' | 'nuscenes';
 
 export interface ImportSummary {
   as: 'labels' | 'run';

@@ -16,6 +16,11 @@ export interface AuditFilter {
   setId?: number;
   afterSeq?: number;
   beforeSeq?: number;
+  /** ISO times, inclusive: events at or after `since`, at or before `until`. */
+  since?: string;
+  until?: string;
+  /** Case-insensitive substring of the action, entity, actor or payload. */
+  text?: string;
   limit?: number;
   order?: 'asc' | 'desc';
 }
@@ -58,6 +63,13 @@ export function listAuditEvents(db: Db, filter: AuditFilter = {}): AuditEvent[] 
   if (filter.setId !== undefined) add("json_valid(payload_json) AND json_extract(payload_json, '$.setId') = ?", filter.setId);
   if (filter.afterSeq !== undefined) add('seq > ?', filter.afterSeq);
   if (filter.beforeSeq !== undefined) add('seq < ?', filter.beforeSeq);
+  if (filter.since) add('at >= ?', filter.since);
+  if (filter.until) add('at <= ?', filter.until);
+  if (filter.text) {
+    // instr() on lower-cased text: no LIKE wildcards to escape in what the user typed.
+    const needle = filter.text.toLowerCase();
+    add("instr(lower(action || ' ' || entity_type || ':' || entity_id || ' ' || actor || ' ' || payload_json), ?) > 0", needle);
+  }
   const order = filter.order === 'asc' ? 'ASC' : 'DESC';
   const limit = Math.max(1, Math.min(filter.limit ?? 1000, 100_000));
   const rows = db

@@ -26,7 +26,7 @@ export function registerIoCommands(program: Command): void {
   program
     .command('import')
     .description('import labels (or predictions, as a run) in KITTI, COCO or nuScenes format against a log')
-    .argument('<path>', 'KITTI: a label_2 folder (or one .txt); COCO: a dataset or results JSON; nuScenes: a submission JSON')
+    .argument('<path>', 'KITTI: a label_2 folder (or one .txt; label_02 tracking files are detected); kitti-tracking: a label_02 <seq>.txt or folder; COCO: a dataset or results JSON; nuScenes: a submission JSON')
     .requiredOption('--log <log>', 'the drive log (file or folder) the labels belong to')
     .requiredOption('--format <format>', IO_FORMATS.join(' | '), parseFormat)
     .option('--db <file>', 'workspace database (created if missing)', defaultDbPath())
