@@ -6,6 +6,7 @@ import type { FrameData, FrameStub, LogInfo, Vec3 } from '../logs/model.js';
 import { labelMethods, type LabelsChangedEvent } from '../labels/api.js';
 import { safetyMethods } from '../safety/api.js';
 import { evalMethods } from '../eval/api.js';
+import { explainMethods } from '../explain/api.js';
 
 /** Marks an output type without a runtime validator (the core is trusted to produce it). */
 function returns<T>(): T {
@@ -221,6 +222,7 @@ export const methods = {
   ...labelMethods,
   ...safetyMethods,
   ...evalMethods,
+  ...explainMethods,
 } as const;
 
 export type MethodName = keyof typeof methods;

@@ -48,7 +48,7 @@ export class SightlineCore {
   private readonly bus = new EventEmitter();
   private readonly hashLogs: boolean;
   private hashing = new Set<string>();
-  private readonly registryDir?: string;
+  readonly registryDir?: string;
   private readonly runs = new Map<number, RunHandle>();
   private readonly plans = new PlanCache<PlannedFrame>(256);
 

@@ -3,6 +3,7 @@
 // Only positive values (score drops) are drawn.
 import sharp from 'sharp';
 import { SaliencyError } from './params.js';
+import { JET, TURBO_LIKE } from './colormaps.js';
 import type { SaliencyResult } from './saliency.js';
 
 export type Colormap = 'turbo' | 'jet';
@@ -15,30 +16,6 @@ export interface HeatmapOptions {
 }
 
 type Stops = readonly (readonly [number, number, number])[];
-
-// Evenly spaced stops, linearly interpolated. Turbo-like: dark blue, blue, cyan, green, yellow,
-// orange, dark red (a hand-picked rainbow, not Google's exact table).
-const TURBO_LIKE: Stops = [
-  [48, 18, 59],
-  [65, 90, 220],
-  [40, 170, 240],
-  [30, 225, 180],
-  [120, 250, 80],
-  [210, 230, 50],
-  [250, 160, 40],
-  [220, 70, 15],
-  [122, 4, 3],
-];
-
-// MATLAB's jet: dark blue, blue, cyan, yellow, red, dark red.
-const JET: Stops = [
-  [0, 0, 128],
-  [0, 0, 255],
-  [0, 255, 255],
-  [255, 255, 0],
-  [255, 0, 0],
-  [128, 0, 0],
-];
 
 const COLORMAPS: Record<Colormap, Stops> = { turbo: TURBO_LIKE, jet: JET };
 
