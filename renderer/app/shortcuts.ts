@@ -1,6 +1,7 @@
 // The one shortcut table: the keyboard handler and the help overlay both read it, so the
 // documented keys are exactly the bound keys.
 import { appStore, toggleLayer, updateScene } from '../state/appState.js';
+import { labelSessionFor, labelSessionStore } from '../state/labelSession.js';
 import { LAYERS } from '../state/layers.js';
 import type { Session } from '../state/session.js';
 
@@ -8,13 +9,15 @@ export interface Shortcut {
   /** Keys as shown in the help overlay; each entry is one chord, e.g. ['Shift', '←']. */
   keys: string[][];
   description: string;
-  group: 'Playback' | '3D view' | 'Layers' | 'General';
+  group: 'Playback' | '3D view' | 'Layers' | 'Labels' | 'General';
   match(e: KeyboardEvent): boolean;
   run(session: Session, e: KeyboardEvent): void;
 }
 
 const plain = (e: KeyboardEvent) => !e.ctrlKey && !e.metaKey && !e.altKey;
 const key = (k: string) => (e: KeyboardEvent) => plain(e) && !e.shiftKey && e.key.toLowerCase() === k;
+/** Ctrl (Cmd on macOS) with `k`, shift as given. */
+const mod = (k: string, shift: boolean) => (e: KeyboardEvent) => (e.ctrlKey || e.metaKey) && !e.altKey && e.shiftKey === shift && e.key.toLowerCase() === k;
 
 export const SHORTCUTS: Shortcut[] = [
   { keys: [['Space']], description: 'Play / pause', group: 'Playback', match: (e) => plain(e) && e.key === ' ', run: (s) => s.togglePlay() },
@@ -35,7 +38,40 @@ export const SHORTCUTS: Shortcut[] = [
       run: () => toggleLayer(layer.id),
     }),
   ),
-  { keys: [['Esc']], description: 'Clear the selection / close this help', group: 'General', match: (e) => e.key === 'Escape', run: (s) => (appStore.get().helpOpen ? appStore.set({ helpOpen: false }) : s.select(null)) },
+  { keys: [['E']], description: 'Label edit mode on / off (camera panels)', group: 'Labels', match: key('e'), run: (s) => labelSessionFor(s).toggleEditMode() },
+  {
+    keys: [['N']],
+    description: 'Draw a new box: drag on the image',
+    group: 'Labels',
+    match: key('n'),
+    run: (s) => {
+      const labels = labelSessionFor(s);
+      labels.setEditMode(true);
+      labels.setTool(labelSessionStore.get().tool === 'draw' ? 'select' : 'draw');
+    },
+  },
+  { keys: [['Delete'], ['Backspace']], description: 'Delete the selected labels', group: 'Labels', match: (e) => plain(e) && (e.key === 'Delete' || e.key === 'Backspace'), run: (s) => void labelSessionFor(s).deleteSelected() },
+  { keys: [['A']], description: 'Accept the selected detection into the working set', group: 'Labels', match: key('a'), run: (s) => void labelSessionFor(s).acceptSelectedDetection() },
+  { keys: [['X']], description: 'Reject the selected detection', group: 'Labels', match: key('x'), run: (s) => void labelSessionFor(s).rejectSelectedDetection() },
+  { keys: [['Ctrl', 'Z']], description: 'Undo the last label edit of this window', group: 'Labels', match: mod('z', false), run: (s) => void labelSessionFor(s).undo() },
+  { keys: [['Ctrl', 'Shift', 'Z'], ['Ctrl', 'Y']], description: 'Redo', group: 'Labels', match: (e) => mod('z', true)(e) || mod('y', false)(e), run: (s) => void labelSessionFor(s).redo() },
+  { keys: [['Ctrl', 'Shift', 'V']], description: "Copy the previous frame's labels to this frame", group: 'Labels', match: mod('v', true), run: (s) => void labelSessionFor(s).copyFromPreviousFrame() },
+  {
+    keys: [['Esc']],
+    description: 'Clear the selection / stop drawing / close this help',
+    group: 'General',
+    match: (e) => e.key === 'Escape',
+    run: (s) => {
+      if (appStore.get().helpOpen) {
+        appStore.set({ helpOpen: false });
+        return;
+      }
+      const labels = labelSessionFor(s);
+      labels.setTool('select');
+      labels.select([]);
+      s.select(null);
+    },
+  },
   { keys: [['?']], description: 'Show / hide keyboard shortcuts', group: 'General', match: (e) => !e.ctrlKey && !e.metaKey && e.key === '?', run: () => appStore.set((s) => ({ helpOpen: !s.helpOpen })) },
 ];
 
@@ -49,6 +85,9 @@ export const MOUSE_HINTS: Array<[string, string]> = [
   ['Camera: drag', 'Pan'],
   ['Camera: double-click', 'Fit the image again'],
   ['Camera: hover / click a box', 'Details / select it in every panel'],
+  ['Camera (edit mode): click / Shift-click a label', 'Select it / add it to the selection'],
+  ['Camera (edit mode): drag a label / a handle', 'Move the selected labels / resize'],
+  ['Camera (edit mode, N): drag on the image', 'Draw a new box'],
   ['Panel header: drag onto another panel', 'Swap the two panels (saved)'],
   ['Panel header: double-click', 'Maximize / restore the panel'],
   ['Timeline: hover', 'Preview the frame'],

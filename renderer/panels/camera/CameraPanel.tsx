@@ -10,6 +10,7 @@ import { groundZOf, intrudingIds, PATH_COLORS } from '../../state/plan.js';
 import { runLabel } from '../../state/runLabel.js';
 import { turboGradientCss } from '../../renderables/colormap.js';
 import { CameraView, type CameraBox2D, type CameraBox3D, type CameraMask, type HoverInfo } from './cameraView.js';
+import { EditToolbar } from './editLayerToolbar.js';
 
 const DEPTH_GRADIENT = turboGradientCss('to left'); // near (left) red … far (right) blue
 const EMPTY_SET: ReadonlySet<string> = new Set();
@@ -186,6 +187,7 @@ export function CameraPanel({ param: sensorId }: PanelProps): ReactNode {
           )}
         </div>
       )}
+      {camera && <EditToolbar />}
       {zoom.zoomed && (
         <div className="overlay overlay-tr">
           <span className="chip">{zoom.percent}%</span>

@@ -9,6 +9,7 @@ import { reportPainted } from '../../state/paint.js';
 import { INTRUSION_COLOR, PATH_COLORS, type PathOverlay } from '../../state/plan.js';
 import { recordStat } from '../../state/stats.js';
 import { turbo } from '../../renderables/colormap.js';
+import { cameraPointerHandlers, type CameraPointerHandler, type CameraPointerInput } from './editLayerPointer.js';
 import { cameraOverlays, onCameraRedrawRequest, type CameraOverlayContext } from './overlays.js';
 import { CameraProjector, DEPTH_BUCKETS, ProjectedPoints, type Rect } from './projection.js';
 
@@ -146,6 +147,8 @@ export class CameraView {
   private raf = 0;
   private hovered: HoverItem | null = null;
   private drag: { x: number; y: number; moved: boolean; id: number } | null = null;
+  /** A gesture an edit layer took on pointer-down (editLayerPointer.ts). */
+  private captured: { handler: CameraPointerHandler } | null = null;
   private lastPainted: ImageBitmap | null = null;
   private hatch: CanvasPattern | null = null;
   private readonly resizeObserver: ResizeObserver;
@@ -192,6 +195,8 @@ export class CameraView {
   }
 
   dispose(): void {
+    this.captured?.handler.cancel();
+    this.captured = null;
     cancelAnimationFrame(this.raf);
     this.resizeObserver.disconnect();
     this.cleanup.forEach((fn) => fn());
@@ -615,13 +620,32 @@ export class CameraView {
     this.requestDraw();
   }
 
+  private pointerInput(e: PointerEvent): CameraPointerInput | null {
+    const c = this.content;
+    if (!c) return null;
+    const p = this.toImage(e.clientX, e.clientY);
+    const { shiftKey, ctrlKey, metaKey, altKey } = e;
+    return { sensorId: this.sensorId, frameIndex: c.index, x: p.x, y: p.y, cssPerImagePixel: this.transform().s / this.dpr, imageWidth: c.width, imageHeight: c.height, shiftKey, ctrlKey, metaKey, altKey };
+  }
+
   private onPointerDown(e: PointerEvent): void {
     if (e.button !== 0) return;
     this.canvas.setPointerCapture(e.pointerId);
+    const input = this.pointerInput(e);
+    const handler = input && cameraPointerHandlers().find((h) => h.down(input));
+    if (handler) {
+      this.captured = { handler };
+      return;
+    }
     this.drag = { x: e.clientX, y: e.clientY, moved: false, id: e.pointerId };
   }
 
   private onPointerMove(e: PointerEvent): void {
+    if (this.captured) {
+      const input = this.pointerInput(e);
+      if (input) this.captured.handler.move(input);
+      return;
+    }
     if (this.drag) {
       const dx = e.clientX - this.drag.x;
       const dy = e.clientY - this.drag.y;
@@ -638,9 +662,21 @@ export class CameraView {
     }
     const p = this.toImage(e.clientX, e.clientY);
     this.setHovered(this.pick(p.x, p.y), p.cssX, p.cssY);
+    const input = this.pointerInput(e);
+    const cursor = input ? cameraPointerHandlers().map((h) => h.cursor?.(input) ?? null).find((c) => c !== null) : null;
+    this.canvas.style.cursor = cursor ?? '';
   }
 
   private onPointerUp(e: PointerEvent): void {
+    if (this.captured) {
+      const { handler } = this.captured;
+      this.captured = null;
+      if (this.canvas.hasPointerCapture(e.pointerId)) this.canvas.releasePointerCapture(e.pointerId);
+      const input = this.pointerInput(e);
+      if (input) handler.up(input);
+      else handler.cancel();
+      return;
+    }
     const drag = this.drag;
     this.drag = null;
     this.canvas.classList.remove('grabbing');
