@@ -503,6 +503,16 @@ export class LabelSessionController {
     await this.edit('Snapping to image', (ctx) => this.api.snapLabelsToImage({ ...ctx, labels: chosen.map((l) => ({ id: l.id, expectedRevision: l.revision })) }));
   }
 
+  /**
+   * Fills a track between two keyframes: the track's box in each frame between them is replaced by the
+   * linear (shortest-arc yaw) blend of the two, as one undo step.
+   */
+  async interpolateTrack(trackId: string, fromFrameId: string, toFrameId: string): Promise<EditResult | undefined> {
+    const result = await this.edit(`Interpolating track ${trackId}`, (ctx) => this.api.interpolateTrack({ ...ctx, trackId, fromFrameId, toFrameId }));
+    if (result) this.host.notify('info', `Track ${trackId}: ${result.labels.length} boxes interpolated`);
+    return result;
+  }
+
   async undo(): Promise<void> {
     const result = await this.guard('Undoing', () => this.api.undoLabels({ sessionId: labelSessionId }));
     if (result === null) this.host.notify('info', 'Nothing to undo');
