@@ -65,10 +65,10 @@ interface CameraSnapshot {
   boxes2d: Array<{ id: string; kind: string; label: string; x1: number; y1: number; x2: number; y2: number }>;
 }
 
-declare const document: { activeElement: { blur?(): void } | null };
+declare const document: { activeElement: { blur?(): void } | null; querySelectorAll(selector: string): { length: number } };
 declare const window: {
   __sightline?: {
-    state(): { logId: string | null; frameIndex: number; layers: Record<string, boolean>; selection: { id: string } | null; detections: Array<{ runId: number; boxes2d: number }> | null };
+    state(): { logId: string | null; frameIndex: number; layers: Record<string, boolean>; selection: { id: string } | null; detections: Array<{ runId: number; boxes2d: number }> | null; paintedFrame: { camera: number; scene: number } };
     seek(index: number): void;
     waitPainted(index: number, kinds?: string[], timeoutMs?: number): Promise<boolean>;
     camera(sensorId?: string): CameraSnapshot | null;
@@ -342,6 +342,58 @@ describe.skipIf(skipReason !== null)('2D label editing in the camera panel', () 
     expect(lastEvent().after_json && (JSON.parse(lastEvent().after_json!) as LabelValue).box2d).toEqual(elsewhere);
     expect((await labels()).labels.find((l) => l.id === person.id)!.box2d).toEqual(elsewhere);
     await page.screenshot({ path: join(results, 'labels-conflict.png') });
+    expect(problems).toEqual([]);
+  });
+  it('interpolates a track between two keyframes from the track section: the frame between gets the blended box', async () => {
+    const hook = await labels();
+    const person = hook.labels.find((l) => l.class === 'Pedestrian' && l.sourceDetectionId === null)!;
+    await page.locator(`[data-testid="label-row"][data-id="${person.id}"]`).click();
+    await page.getByTestId('labels-track-input').fill('P1');
+    await page.getByTestId('labels-set-track').click();
+    await page.waitForFunction((id) => window.__sightline!.ext.labels().labels.find((l) => l.id === id)?.trackId === 'P1', person.id);
+    await idle();
+    const first = (await labels()).labels.find((l) => l.id === person.id)!;
+
+    // Frame 2: draw the second keyframe and give it the same track.
+    await page.evaluate(() => window.__sightline!.seek(2));
+    await page.waitForFunction((f0) => window.__sightline!.state().frameIndex === 2 && ![null, f0].includes(window.__sightline!.ext.labels().frameId), hook.frameId);
+    await page.waitForFunction(() => window.__sightline!.state().paintedFrame.camera === 2);
+    await idle();
+    const before = await labels();
+    await blur();
+    await page.keyboard.press('n');
+    const scale = await cssPerImagePixel();
+    const from = await toPage(600, 150);
+    await drag(from, { x: from.x + 100 * scale, y: from.y + 150 * scale });
+    await page.waitForFunction((n) => window.__sightline!.ext.labels().labels.length === n + 1, before.labels.length);
+    await idle();
+    const second = (await labels()).labels.find((l) => !before.labels.some((b) => b.id === l.id))!;
+    await page.getByTestId('labels-track-input').fill('P1');
+    await page.getByTestId('labels-set-track').click();
+    await page.waitForFunction((id) => window.__sightline!.ext.labels().labels.find((l) => l.id === id)?.trackId === 'P1', second.id);
+    await idle();
+
+    // The track section lists both keyframes; interpolate fills frame 1.
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="labels-track-frames"] [data-keyframe]').length === 2);
+    expect(await page.getByTestId('labels-track-interpolate').textContent()).toContain('1 frame');
+    await page.getByTestId('labels-track-interpolate').click();
+    await idle();
+    expect((await page.evaluate(() => window.__sightline!.state())).frameIndex).toBe(2);
+    const frame1 = db.prepare("SELECT l.frame_id FROM labels l WHERE l.label_set_id = ? AND l.track_id = 'P1' AND l.interpolated = 1").all(hook.setId) as Array<{ frame_id: string }>;
+    expect(frame1.length).toBe(1);
+    const interpolated = (await callApi<HookLabel[]>(server, 'listLabels', { setId: hook.setId, trackId: 'P1' })).find((l) => (l as unknown as { interpolated: boolean }).interpolated)!;
+    // Frame times are 0, 100 and 200 ms: the middle frame is the average of the two keyframe boxes.
+    const a = first.box2d!;
+    const b = second.box2d!;
+    expect(interpolated.box2d!.x1).toBeCloseTo((a.x1 + b.x1) / 2, 6);
+    expect(interpolated.box2d!.y1).toBeCloseTo((a.y1 + b.y1) / 2, 6);
+    expect(interpolated.box2d!.x2).toBeCloseTo((a.x2 + b.x2) / 2, 6);
+    expect(interpolated.box2d!.y2).toBeCloseTo((a.y2 + b.y2) / 2, 6);
+    expect(interpolated.class).toBe('Pedestrian');
+    // One keyframe has no 3D box, so the interpolated box has none either.
+    expect(interpolated.box3d).toBeNull();
+    expect(lastEvent().kind).toBe('create');
+    expect((await labels()).undo[0]?.description).toContain('interpolate track P1');
     expect(problems).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@
 // previous frame, snap to image, and undo/redo with their depth.
 import { useEffect, useState, type ReactNode } from 'react';
 import { classColor } from '../../app/classColors.js';
+import { useSession } from '../../app/sessionContext.js';
 import { useApp } from '../../state/appState.js';
 import { parseDetectionRef, useLabelSession, useLabelState, type LabelRecord, type WorkingSetSource } from '../../state/labelSession.js';
 import { runLabel } from '../../state/runLabel.js';
@@ -212,6 +213,7 @@ function FrameLabelsSection(): ReactNode {
         </button>
       </div>
       {single && <TrackEditor key={single.id} label={single} />}
+      {single?.trackId && <TrackKeyframes key={`${single.id}:${single.trackId}`} trackId={single.trackId} />}
       <div className="row-buttons">
         <button onMouseDown={noFocus} disabled={!chosen.length || busy !== null} onClick={() => void controller.deleteSelected()} title="Delete the selected labels (Delete)" data-testid="labels-delete">
           Delete {chosen.length || ''}
@@ -237,6 +239,86 @@ function TrackEditor({ label }: { label: LabelRecord }): ReactNode {
       <button disabled={!changed} onClick={() => void controller.setTrack(label.id, track)} data-testid="labels-set-track">
         Set track
       </button>
+    </div>
+  );
+}
+
+/**
+ * The selected label's track across the log: its keyframes (boxes a person placed) and interpolated
+ * boxes, each a link to its frame, and "interpolate" between a keyframe and this frame (CVAT's
+ * workflow: place the box on two frames, fill the ones between).
+ */
+function TrackKeyframes({ trackId }: { trackId: string }): ReactNode {
+  const session = useSession();
+  const controller = useLabelSession();
+  const setId = useLabelState((s) => s.setId);
+  const frameLabels = useLabelState((s) => s.labels);
+  const busy = useLabelState((s) => s.busy);
+  const stubs = useApp((s) => s.stubs);
+  const frameIndex = useApp((s) => s.frameIndex);
+  const [track, setTrack] = useState<LabelRecord[] | null>(null);
+  const [from, setFrom] = useState<string>('');
+  useEffect(() => {
+    if (setId === null) return;
+    let live = true;
+    // Reloaded whenever the frame's labels change (an edit, an undo, another window).
+    void session.api.listLabels({ setId, trackId }).then(
+      (labels) => live && setTrack(labels),
+      () => live && setTrack([]),
+    );
+    return () => {
+      live = false;
+    };
+  }, [session, setId, trackId, frameLabels]);
+  if (!track) return null;
+  const indexOf = new Map(stubs.map((stub, i) => [stub.id, i]));
+  const rows = track.map((l) => ({ label: l, index: indexOf.get(l.frameId) ?? -1 })).filter((r) => r.index >= 0).sort((a, b) => a.index - b.index);
+  const keyframes = rows.filter((r) => !r.label.interpolated && r.index !== frameIndex);
+  const here = rows.find((r) => r.index === frameIndex);
+  // Default: the nearest keyframe before this frame, else the nearest after it.
+  const nearest = [...keyframes].filter((r) => r.index < frameIndex).pop() ?? keyframes.find((r) => r.index > frameIndex);
+  const chosen = keyframes.find((r) => r.label.frameId === from) ?? nearest;
+  const gap = chosen ? Math.abs(chosen.index - frameIndex) - 1 : 0;
+  return (
+    <div className="track-keyframes" data-testid="labels-track">
+      <div className="muted small">
+        Track {trackId}: {rows.length} boxes, {rows.filter((r) => !r.label.interpolated).length} keyframes
+      </div>
+      <div className="track-frames" data-testid="labels-track-frames">
+        {rows.map((r) => (
+          <button
+            key={r.label.id}
+            className={`chip-button${r.index === frameIndex ? ' active' : ''}${r.label.interpolated ? ' muted' : ''}`}
+            title={r.label.interpolated ? 'Interpolated' : 'Keyframe'}
+            onMouseDown={noFocus}
+            onClick={() => session.seek(r.index)}
+            data-frame={r.index}
+            data-keyframe={r.label.interpolated ? undefined : ''}
+          >
+            {r.label.interpolated ? r.index : <b>{r.index}</b>}
+          </button>
+        ))}
+      </div>
+      {here && keyframes.length > 0 && (
+        <div className="row-buttons">
+          <select value={chosen?.label.frameId ?? ''} onChange={(e) => setFrom(e.target.value)} data-testid="labels-track-from" style={{ flex: 1, minWidth: 0 }}>
+            {keyframes.map((r) => (
+              <option key={r.label.id} value={r.label.frameId}>
+                keyframe at frame {r.index}
+              </option>
+            ))}
+          </select>
+          <button
+            onMouseDown={noFocus}
+            disabled={!chosen || gap < 1 || busy !== null}
+            onClick={() => chosen && void controller.interpolateTrack(trackId, chosen.label.frameId, here.label.frameId)}
+            title="Replace the track's boxes between that keyframe and this frame by the linear blend of the two (shortest-arc yaw); one undo step"
+            data-testid="labels-track-interpolate"
+          >
+            Interpolate {gap > 0 ? `${gap} frame${gap === 1 ? '' : 's'}` : ''}
+          </button>
+        </div>
+      )}
     </div>
   );
 }
