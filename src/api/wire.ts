@@ -108,7 +108,7 @@ export function decodeWire<T = unknown>(bytes: Uint8Array | ArrayBuffer): T {
   const header = JSON.parse(new TextDecoder().decode(u8.subarray(8, 8 + headerLength))) as Header;
   const blobStart = align8(8 + headerLength);
   // Views need aligned absolute offsets; copy once if the caller's buffer is misaligned.
-  const base = (u8.byteOffset + blobStart) % 8 === 0 ? u8 : u8.slice();
+  const base = (u8.byteOffset + blobStart) % 8 === 0 ? u8 : new Uint8Array(u8); // a copy (Buffer#slice would be a view)
   return restoreBlobs(header.value, header.blobs, base, blobStart) as T;
 }
 

@@ -75,7 +75,7 @@ export class FileWritable implements IWritable {
 
   async write(buffer: Uint8Array): Promise<void> {
     // The writer may reuse its buffer after the promise resolves: keep a copy while pending.
-    this.pending.push(buffer.slice());
+    this.pending.push(new Uint8Array(buffer));
     this.pendingBytes += buffer.byteLength;
     this.offset += BigInt(buffer.byteLength);
     if (this.pendingBytes >= this.flushBytes) await this.flush();

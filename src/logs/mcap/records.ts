@@ -139,7 +139,7 @@ export function parseSchema(bytes: Uint8Array, start: number, end: number): Sche
   const id = r.u16('schema id');
   const name = r.string('schema name');
   const encoding = r.string('schema encoding');
-  const data = r.bytesOf(r.u32('schema data length'), 'schema data').slice();
+  const data = new Uint8Array(r.bytesOf(r.u32('schema data length'), 'schema data'));
   return { id, name, encoding, data };
 }
 

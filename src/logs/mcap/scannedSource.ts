@@ -163,7 +163,7 @@ export class McapScannedSource implements MessageSource {
     const payload = payloadAt(record.subarray(0, total), 0, ref);
     if (typeof payload === 'string') fail(`changed since it was scanned: ${payload}`);
     // A small message should not pin the whole read-ahead buffer.
-    return total < record.byteLength ? (payload as Uint8Array).slice() : (payload as Uint8Array);
+    return total < record.byteLength ? new Uint8Array(payload as Uint8Array) : (payload as Uint8Array);
   }
 }
 

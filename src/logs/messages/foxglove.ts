@@ -131,7 +131,7 @@ export function toPointCloud(message: PlainMessage): DecodedPoints {
   const isFloat32 = (f: { size: number; read: unknown; offset: number } | undefined) => !!f && f.size === 4 && f.read === NUMERIC_READERS[7]![1] && f.offset % 4 === 0;
   if (isFloat32(x) && isFloat32(y) && (!z || isFloat32(z)) && stride % 4 === 0) {
     // Typical lidar layout (float32 fields, 4-byte aligned): read through one Float32Array view.
-    const aligned = data.byteOffset % 4 === 0 ? data : data.slice();
+    const aligned = data.byteOffset % 4 === 0 ? data : new Uint8Array(data); // a copy: Buffer#slice is a view
     const floats = new Float32Array(aligned.buffer, aligned.byteOffset, Math.floor(aligned.byteLength / 4));
     const step = stride / 4;
     const ox = x.offset / 4;

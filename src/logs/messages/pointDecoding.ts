@@ -76,8 +76,9 @@ class PointWorkerPool {
 
   decode(channel: SourceChannel, data: Uint8Array, path: string): Promise<DecodedPoints> {
     const id = this.nextId++;
-    // Copy out of the (cached) chunk: only the copy is transferred.
-    const copy = data.slice();
+    // Copy out of the (cached) chunk: only the copy is transferred. Not `data.slice()`: on a Node
+    // Buffer that is a view, and transferring its buffer would detach the whole cached chunk.
+    const copy = new Uint8Array(data);
     return new Promise<DecodedPoints>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       const job: PointJob = { id, channel, data: copy, path };

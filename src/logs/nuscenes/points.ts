@@ -24,7 +24,7 @@ export function decodePointFile(bytes: Uint8Array, floatsPerPoint = NUSCENES_FLO
   const whole = Math.floor(bytes.byteLength / stride);
   const trailingBytes = bytes.byteLength - whole * stride;
   // Float32Array needs 4-byte alignment; pooled or sliced buffers may not have it.
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes); // a copy: Buffer#slice is a view
   const values = new Float32Array(aligned.buffer, aligned.byteOffset, whole * floatsPerPoint);
   const names = pointFieldNames(floatsPerPoint);
   const positions = new Float32Array(whole * 3);

@@ -203,7 +203,7 @@ export function parseConnection(head: RecordHead, data: Uint8Array): ConnectionR
     topic,
     type: text(info, 'type', 'Connection data'),
     md5sum: text(info, 'md5sum', 'Connection data'),
-    messageDefinition: field(info, 'message_definition', undefined, 'Connection data').slice(),
+    messageDefinition: new Uint8Array(field(info, 'message_definition', undefined, 'Connection data')),
   };
 }
 
