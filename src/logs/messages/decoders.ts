@@ -6,6 +6,7 @@ import { parse as parseRosDefinition } from '@foxglove/rosmsg';
 import { MessageReader as Ros2Reader } from '@foxglove/rosmsg2-serialization';
 import { MessageReader as Ros1Reader } from '@foxglove/rosmsg-serialization';
 import { LogError } from '../errors.js';
+import { createFlatbufferDecoder } from './flatbuffer.js';
 import type { SourceChannel } from './source.js';
 
 export type PlainMessage = Record<string, unknown>;
@@ -45,6 +46,13 @@ export function createDecoder(channel: SourceChannel, path: string): MessageDeco
     }
     const t = type!;
     return (data) => normalize(t.toObject(t.decode(data), { longs: String, enums: Number, defaults: true })) as PlainMessage;
+  }
+  if (messageEncoding === 'flatbuffer' && schemaEncoding === 'flatbuffer') {
+    try {
+      return createFlatbufferDecoder(schemaData, schemaName, channel.topic);
+    } catch (error) {
+      invalid(error);
+    }
   }
   if (messageEncoding === 'json') {
     return (data) => normalize(JSON.parse(textDecoder.decode(data), jsonBytesReviver)) as PlainMessage;
