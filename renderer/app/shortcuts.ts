@@ -57,6 +57,13 @@ export const SHORTCUTS: Shortcut[] = [
   { keys: [['Ctrl', 'Shift', 'Z'], ['Ctrl', 'Y']], description: 'Redo', group: 'Labels', match: (e) => mod('z', true)(e) || mod('y', false)(e), run: (s) => void labelSessionFor(s).redo() },
   { keys: [['Ctrl', 'Shift', 'V']], description: "Copy the previous frame's labels to this frame", group: 'Labels', match: mod('v', true), run: (s) => void labelSessionFor(s).copyFromPreviousFrame() },
   {
+    keys: [[','], ['.']],
+    description: 'Turn the selected 3D boxes 5° left / right',
+    group: 'Labels',
+    match: (e) => plain(e) && (e.key === ',' || e.key === '.'),
+    run: (s, e) => void labelSessionFor(s).rotateSelected3d(((e.key === ',' ? 5 : -5) * Math.PI) / 180),
+  },
+  {
     keys: [['Esc']],
     description: 'Clear the selection / stop drawing / close this help',
     group: 'General',
@@ -88,6 +95,9 @@ export const MOUSE_HINTS: Array<[string, string]> = [
   ['Camera (edit mode): click / Shift-click a label', 'Select it / add it to the selection'],
   ['Camera (edit mode): drag a label / a handle', 'Move the selected labels / resize'],
   ['Camera (edit mode, N): drag on the image', 'Draw a new box'],
+  ['3D (edit mode): click / Shift-click a label box', 'Select it / add it to the selection'],
+  ['3D (edit mode): drag a box / a corner / the front handle', 'Move it on the ground / resize / turn it'],
+  ['3D (edit mode, Side): drag the top or bottom handle', 'Set the box height'],
   ['Panel header: drag onto another panel', 'Swap the two panels (saved)'],
   ['Panel header: double-click', 'Maximize / restore the panel'],
   ['Timeline: hover', 'Preview the frame'],

@@ -7,6 +7,7 @@
 // (CONFLICT); the refusal is shown and the frame reloaded. Updates send only the fields they change, so
 // moving a 2D box keeps its 3D box (and the reverse) exactly as stored.
 import { ApiError, type MethodOutput, type SightlineApi } from '../../src/api/contract.js';
+import type { Vec3 } from '../../src/logs/model.js';
 import { appStore, toggleLayer } from './appState.js';
 import type { Session } from './session.js';
 import { useSession } from '../app/sessionContext.js';
@@ -513,6 +514,83 @@ export class LabelSessionController {
     return result;
   }
 
+  // ---- 3D boxes and the lidar ------------------------------------------------------------------
+
+  /** Turns the selected labels' 3D boxes by `delta` radians about +z, as one undo step. */
+  async rotateSelected3d(delta: number): Promise<EditResult | undefined> {
+    const chosen = this.selectedLabels().filter((l) => l.box3d);
+    if (chosen.length === 0) return undefined;
+    const degrees = Math.round((delta * 180) / Math.PI);
+    return this.updateLabels(
+      chosen.map((l) => ({ labelId: l.id, patch: { box3d: { ...l.box3d!, yaw: wrapYaw(l.box3d!.yaw + delta) } } })),
+      `rotate 3D box ${degrees > 0 ? '+' : ''}${degrees}°`,
+    );
+  }
+
+  /** A box fitted by the core to the frame's lidar points; null (and a notice) when none fits. */
+  private async fitBox3d(what: string, from: Parameters<SightlineApi['fitLabelBox3d']>[0]['from']): Promise<LabelBox3D | null> {
+    const frameId = labelSessionStore.get().frameId ?? this.currentFrameId();
+    if (!frameId) return null;
+    const fit = await this.guard(what, () => this.api.fitLabelBox3d({ frameId, from }));
+    if (!fit) return null;
+    if (!fit.box3d) this.host.notify('info', `${what}: ${fit.reason ?? 'no box'}`);
+    return fit.box3d;
+  }
+
+  /** Refits the selected label's 3D box to the non-ground lidar points inside it, grown by `margin` metres (one undo step). */
+  async fitSelectedToPoints(margin = 0.3): Promise<EditResult | undefined> {
+    const label = this.selectedLabels().find((l) => l.box3d);
+    if (!label) {
+      this.host.notify('info', 'Select a label with a 3D box to fit it to the lidar points');
+      return undefined;
+    }
+    const revision = label.revision;
+    const box3d = await this.fitBox3d('Fitting to points', { kind: 'region', box3d: label.box3d!, margin });
+    if (!box3d) return undefined;
+    return this.updateLabels([{ labelId: label.id, revision, patch: { box3d } }], 'fit 3D box to points');
+  }
+
+  /**
+   * A 3D box from a 2D box's frustum (the largest lidar cluster inside it): for the selected label with a
+   * 2D box, else for the detection selected in the views, which is accepted into the set first.
+   */
+  async box3dFromDetection(): Promise<LabelRecord | undefined> {
+    const label = this.selectedLabels().find((l) => l.box2d);
+    if (label) {
+      const revision = label.revision;
+      const box3d = await this.fitBox3d('3D box from the 2D box', { kind: 'detection', box2d: label.box2d! });
+      if (!box3d) return undefined;
+      const result = await this.updateLabels([{ labelId: label.id, revision, patch: { box3d } }], '3D box from 2D box');
+      return result?.labels.find((l) => l.id === label.id);
+    }
+    const detection = selectedDetectionBox();
+    if (!detection) {
+      this.host.notify('info', 'Select a label with a 2D box, or a 2D detection, to give it a 3D box from the lidar');
+      return undefined;
+    }
+    const box3d = await this.fitBox3d('3D box from the detection', { kind: 'detection', box2d: detection.box2d });
+    if (!box3d) return undefined;
+    const detectionId = await this.selectedDetectionId();
+    if (detectionId === null) return undefined;
+    const accepted = await this.acceptDetection(detectionId);
+    const created = accepted?.labels.find((l) => !l.deleted);
+    if (!created) return undefined;
+    const result = await this.updateBox3d(created.id, box3d);
+    return result?.labels.find((l) => l.id === created.id);
+  }
+
+  /** A new label of the draw class around the lidar cluster nearest (bird's-eye) to an ego-frame point. */
+  async createFromCluster(point: Vec3): Promise<LabelRecord | undefined> {
+    const frameId = this.currentFrameId();
+    if (!frameId || labelSessionStore.get().setId === null) {
+      labelSessionStore.set({ error: 'Choose or create a working label set first' });
+      return undefined;
+    }
+    const box3d = await this.fitBox3d('Box from cluster', { kind: 'cluster', point });
+    if (!box3d) return undefined;
+    return this.createLabel({ frameId, class: labelSessionStore.get().drawClass, box2d: null, box3d });
+  }
+
   async undo(): Promise<void> {
     const result = await this.guard('Undoing', () => this.api.undoLabels({ sessionId: labelSessionId }));
     if (result === null) this.host.notify('info', 'Nothing to undo');
@@ -524,6 +602,25 @@ export class LabelSessionController {
     if (result === null) this.host.notify('info', 'Nothing to redo');
     await Promise.all([this.loadFrame(), this.refreshStacks()]);
   }
+}
+
+/** An angle wrapped into (−π, π]. */
+function wrapYaw(a: number): number {
+  let r = a % (2 * Math.PI);
+  if (r <= -Math.PI) r += 2 * Math.PI;
+  else if (r > Math.PI) r -= 2 * Math.PI;
+  return r;
+}
+
+/** The 2D box of the detection selected in the views, from the frame's loaded detections. */
+function selectedDetectionBox(): { box2d: LabelBox2D; label: string } | null {
+  const { selection, detections } = appStore.get();
+  if (!selection || !detections) return null;
+  for (const run of detections.runs) {
+    const box = run.boxes2d.find((b) => b.id === selection.id);
+    if (box) return { box2d: { sensorId: box.sensorId, x1: box.x1, y1: box.y1, x2: box.x2, y2: box.y2 }, label: box.label };
+  }
+  return null;
 }
 
 function mergeClasses(known: readonly string[], more: Iterable<string>): string[] {

@@ -51,6 +51,7 @@ export function createHandlers(core: SightlineCore, context: HandlerContext): Ha
       frames: (logId) => core.openFrames(logId),
       logInfo: (logId) => core.openLogInfo(logId),
       onLabelsChanged: (event) => core.emit('labelsChanged', event),
+      getLog: (logId) => core.getLog(logId),
     }) as unknown as Pick<Handlers, LabelMethodName>),
     ...(createSafetyHandlers({
       db: core.db,

@@ -4,7 +4,7 @@
 // Only zod and pure types (./model.ts): the renderer type-checks and bundles the contract.
 import { z } from 'zod';
 import type {
-  AuditEntry, ChainCheck, EditResult, ExportSummary, FrameIssue, FrameReview, FrameReviewSummary, ImportSummary, LabelEvent, LabelRecord,
+  AuditEntry, ChainCheck, EditResult, ExportSummary, FrameIssue, FrameReview, FrameReviewSummary, ImportSummary, LabelBox3D, LabelEvent, LabelRecord,
   LabelSetRecord, LabelSetVerification, StageSignOff, UndoRedoStacks,
 } from './model.js';
 
@@ -46,6 +46,12 @@ export const labelEditSchema = z.discriminatedUnion('kind', [
 ]);
 
 const editContext = { setId: id, sessionId, reason };
+/** What a 3D box is fitted to: the points inside a box (grown by a margin), a 2D box's frustum, or the cluster at a point. */
+const fitSource = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('region'), box3d, margin: z.number().min(0).max(5).optional() }).strict(),
+  z.object({ kind: z.literal('detection'), box2d }).strict(),
+  z.object({ kind: z.literal('cluster'), point: vec3 }).strict(),
+]);
 const reviewStatus = z.enum(['unreviewed', 'in_review', 'done', 'needs_attention']);
 const stage = z.enum(['annotation', 'validation', 'acceptance']);
 const format = z.enum(['kitti', 'kitti-tracking', 'coco', 'nuscenes']);
@@ -78,6 +84,11 @@ export const labelMethods = {
     output: returns<EditResult>(),
   },
   interpolateTrack: { input: z.object({ ...editContext, trackId: z.string().min(1).max(200), fromFrameId: frameId, toFrameId: frameId }).strict(), output: returns<EditResult>() },
+  /**
+   * A 3D box (ego frame) fitted to the frame's lidar points; changes nothing (the caller saves it with
+   * editLabels). box3d is null, with the reason, when too few points qualify.
+   */
+  fitLabelBox3d: { input: z.object({ frameId, from: fitSource }).strict(), output: returns<Box3DFit>() },
   /** null when there is nothing to undo / redo. */
   undoLabels: { input: z.object({ sessionId, reason }).strict(), output: returns<EditResult | null>() },
   redoLabels: { input: z.object({ sessionId, reason }).strict(), output: returns<EditResult | null>() },
@@ -147,6 +158,14 @@ export const labelMethods = {
     output: returns<ExportSummary>(),
   },
 } as const;
+
+export interface Box3DFit {
+  box3d: LabelBox3D | null;
+  /** Lidar points the box was fitted to. */
+  points: number;
+  /** Why there is no box. */
+  reason: string | null;
+}
 
 export type LabelMethodName = keyof typeof labelMethods;
 export type LabelMethodInput<M extends LabelMethodName> = z.output<(typeof labelMethods)[M]['input']>;

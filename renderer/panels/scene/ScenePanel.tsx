@@ -11,6 +11,9 @@ import { groundZOf, intrudingIds } from '../../state/plan.js';
 import { runLabel } from '../../state/runLabel.js';
 import { turboGradientCss } from '../../renderables/colormap.js';
 import { labelColor, type PointLabels } from '../../renderables/PointCloudRenderable.js';
+import { labelSessionFor, useLabelState } from '../../state/labelSession.js';
+import { LabelEditor3D, type SceneTool } from './labelEditor3d.js';
+import { SceneEditToolbar } from './SceneEditToolbar.js';
 import { SceneView, type SceneData, type SceneHover } from './sceneView.js';
 
 const GRADIENT = turboGradientCss();
@@ -34,6 +37,12 @@ export function ScenePanel(_props: PanelProps): ReactNode {
   const resetSeq = useApp((s) => s.sceneViewReset);
   const canvasRef = useRef<HTMLCanvasElement>(null);
   const viewRef = useRef<SceneView | null>(null);
+  const editorRef = useRef<LabelEditor3D | null>(null);
+  const [tool, setTool] = useState<SceneTool>('select');
+  /** A side view asked for while in bird's-eye: shown once the perspective camera is back. */
+  const pendingSide = useRef(false);
+  // Edit mode draws the working copies; the log's own boxes would double them.
+  const editingLabels = useLabelState((s) => s.editMode && s.setId !== null);
   const [failure, setFailure] = useState<string | null>(null);
   const [hover, setHover] = useState<SceneHover | null>(null);
   const [contextLost, setContextLost] = useState(false);
@@ -50,7 +59,10 @@ export function ScenePanel(_props: PanelProps): ReactNode {
   const data = frame?.data ?? null;
   const frameRuns = detections && data && detections.frameIndex === data.index ? detections.runs : null;
 
-  const gtBoxes = useMemo(() => (data && layers.gt3d ? data.labels3d.filter((b) => classVisible(review, b.label)) : []), [data, layers.gt3d, review]);
+  const gtBoxes = useMemo(
+    () => (data && layers.gt3d && !editingLabels ? data.labels3d.filter((b) => classVisible(review, b.label)) : []),
+    [data, layers.gt3d, review, editingLabels],
+  );
   const runBoxes = useMemo(() => {
     if (!layers.detections || !frameRuns) return [];
     return frameRuns.map((r) => ({ runId: r.runId, color: runStyles[r.runId]?.color ?? '#ffffff', boxes: r.boxes3d.filter((b) => passesFilter(review, b)) as Box3D[] }));
@@ -100,9 +112,14 @@ export function ScenePanel(_props: PanelProps): ReactNode {
     view.onSelect = (box) => session.select(box ? { kind: 'box3d', id: box.id, trackId: box.trackId } : null);
     view.onContextLost = setContextLost;
     viewRef.current = view;
+    const editor = new LabelEditor3D(view, labelSessionFor(session));
+    editor.onToolChange = setTool;
+    editorRef.current = editor;
     const unregister = registerSceneView(view);
     return () => {
       unregister();
+      editor.dispose();
+      editorRef.current = null;
       view.dispose();
       viewRef.current = null;
     };
@@ -123,6 +140,11 @@ export function ScenePanel(_props: PanelProps): ReactNode {
     const view = viewRef.current;
     if (!view) return;
     view.setSettings(settings);
+    editorRef.current?.refresh();
+    if (pendingSide.current && !settings.birdsEye) {
+      pendingSide.current = false;
+      showSide();
+    }
     setRange(appStore.get().frame?.data.lidar ? view.points.range : null);
   }, [settings]);
 
@@ -131,6 +153,19 @@ export function ScenePanel(_props: PanelProps): ReactNode {
   useEffect(() => {
     if (resetSeq > 0) viewRef.current?.resetView();
   }, [resetSeq]);
+
+  /** The selected label's box seen from its side (leaves bird's-eye first). */
+  function showSide(): void {
+    const controller = labelSessionFor(session);
+    const box = controller.selectedLabels().find((l) => l.box3d)?.box3d;
+    if (!box) return;
+    if (appStore.get().scene.birdsEye) {
+      pendingSide.current = true;
+      updateScene({ birdsEye: false });
+      return;
+    }
+    viewRef.current?.lookAtSide(box);
+  }
 
   const lidar = data?.lidar;
   const fields = useMemo(() => Object.keys(lidar?.fields ?? {}), [lidar]);
@@ -233,6 +268,13 @@ export function ScenePanel(_props: PanelProps): ReactNode {
           </button>
         ))}
       </div>
+      {!failure && (
+        <SceneEditToolbar
+          tool={tool}
+          onTool={(next) => editorRef.current?.setTool(next)}
+          onSideView={showSide}
+        />
+      )}
       {lidar && range && !labelled && (
         <div className="overlay overlay-bl colorbar">
           <span className="colorbar-label">{mode === 'height' ? 'height (m, ego)' : mode === 'distance' ? 'range (m)' : mode}</span>

@@ -15,6 +15,7 @@ import {
   LineBasicMaterial,
   LineLoop,
   Matrix4,
+  type Object3D,
   OrthographicCamera,
   PerspectiveCamera,
   Ray,
@@ -26,7 +27,8 @@ import {
   MOUSE,
 } from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
-import type { Box3D, FrameData } from '../../../src/logs/model.js';
+import type { Box3D, FrameData, PointCloud } from '../../../src/logs/model.js';
+import { registerTestHook } from '../../app/testHooks.js';
 import type { SceneSettings, Selection } from '../../state/appState.js';
 import { reportPainted } from '../../state/paint.js';
 import type { PathOverlay } from '../../state/plan.js';
@@ -69,6 +71,18 @@ export interface SceneData {
   showGrid: boolean;
   /** Past sweeps, newest first (accumulation). */
   sweeps: PastSweep[];
+}
+
+/** What `benchmarkRender` measured, and the view setup it measured with. */
+export interface SceneRenderBench {
+  ms: number[];
+  width: number;
+  height: number;
+  antialias: boolean;
+  pointSize: number;
+  camera: { fov: number; near: number; far: number; position: [number, number, number]; quaternion: [number, number, number, number] };
+  pointsMatrix: number[];
+  drawCalls: number;
 }
 
 export interface SceneSnapshot {
@@ -209,6 +223,8 @@ export class SceneView {
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(canvas);
     this.resize();
+    // `npm run bench:ui` times renders of synthetic clouds through this (the app never calls it).
+    registerTestHook('sceneRenderBench', (cloud: PointCloud, frames: number) => this.benchmarkRender(cloud, frames));
 
     this.listen(canvas, 'pointerdown', (e) => {
       const p = e as PointerEvent;
@@ -512,6 +528,88 @@ export class SceneView {
     this.label.hidden = false;
   }
 
+  // ---- for the 3D label editor ---------------------------------------------------------------
+
+  /** Adds an object drawn in the ego frame (it moves with the ego like the boxes). */
+  addToEgoFrame(object: Object3D): void {
+    this.egoGroup.add(object);
+    this.invalidate();
+  }
+
+  removeFromEgoFrame(object: Object3D): void {
+    this.egoGroup.remove(object);
+    this.invalidate();
+  }
+
+  get birdsEye(): boolean {
+    return this.settings.birdsEye;
+  }
+
+  /** The pointer's ray in the ego frame, or null outside the canvas. */
+  egoRay(clientX: number, clientY: number): Ray | null {
+    return this.rayAt(clientX, clientY);
+  }
+
+  /** An ego-frame point in client (page CSS) pixels; null when behind the camera. */
+  egoToClient(p: readonly [number, number, number]): { x: number; y: number } | null {
+    const camera = this.activeCamera;
+    camera.updateMatrixWorld();
+    const v = this.labelPoint.set(p[0], p[1], p[2]).applyMatrix4(this.displayFromEgo).project(camera);
+    if (v.z < -1 || v.z > 1) return null;
+    const rect = this.canvas.getBoundingClientRect();
+    return { x: rect.left + ((v.x + 1) / 2) * rect.width, y: rect.top + ((1 - v.y) / 2) * rect.height };
+  }
+
+  /** The sweep point drawn nearest the pointer (within `maxPx` CSS pixels; the nearest to the camera on ties), in the ego frame. */
+  pickLidarPoint(clientX: number, clientY: number, maxPx: number): [number, number, number] | null {
+    const lidar = this.data.frame?.lidar;
+    if (!lidar) return null;
+    const camera = this.activeCamera;
+    camera.updateMatrixWorld();
+    const rect = this.canvas.getBoundingClientRect();
+    const egoFromSensor = poseToMatrix(lidar.extrinsic, new Matrix4());
+    const clipFromSensor = new Matrix4().multiplyMatrices(camera.projectionMatrix, camera.matrixWorldInverse).multiply(this.displayFromEgo).multiply(egoFromSensor);
+    const m = clipFromSensor.elements;
+    const positions = lidar.positions;
+    let best = -1;
+    let bestScore = Infinity;
+    for (let i = 0; i < lidar.count; i++) {
+      const x = positions[3 * i]!;
+      const y = positions[3 * i + 1]!;
+      const z = positions[3 * i + 2]!;
+      const w = m[3]! * x + m[7]! * y + m[11]! * z + m[15]!;
+      if (!(w > 0)) continue;
+      const nx = (m[0]! * x + m[4]! * y + m[8]! * z + m[12]!) / w;
+      const ny = (m[1]! * x + m[5]! * y + m[9]! * z + m[13]!) / w;
+      const nz = (m[2]! * x + m[6]! * y + m[10]! * z + m[14]!) / w;
+      if (nz < -1 || nz > 1) continue;
+      const d = Math.hypot(rect.left + ((nx + 1) / 2) * rect.width - clientX, rect.top + ((1 - ny) / 2) * rect.height - clientY);
+      if (d > maxPx) continue;
+      // Within a pixel, the point nearer the camera is the one seen.
+      const score = Math.round(d) + nz;
+      if (score < bestScore) {
+        bestScore = score;
+        best = i;
+      }
+    }
+    if (best < 0) return null;
+    const p = new Vector3(positions[3 * best]!, positions[3 * best + 1]!, positions[3 * best + 2]!).applyMatrix4(egoFromSensor);
+    return [p.x, p.y, p.z];
+  }
+
+  /** Looks at a box from its left side, level with it (a side view for editing its height). */
+  lookAtSide(box: { center: readonly [number, number, number]; size: readonly [number, number, number]; yaw: number }): void {
+    if (this.settings.birdsEye) return;
+    const distance = Math.max(6, 1.6 * Math.max(box.size[0], box.size[2]) + 4);
+    const side = new Vector3(-Math.sin(box.yaw), Math.cos(box.yaw), 0);
+    const target = new Vector3(...box.center);
+    const eye = target.clone().addScaledVector(side, distance);
+    this.perspective.position.copy(eye.applyMatrix4(this.displayFromEgo));
+    this.controls.target.copy(target.applyMatrix4(this.displayFromEgo));
+    this.controls.update();
+    this.invalidate();
+  }
+
   // ---- picking -------------------------------------------------------------------------------
 
   private rayAt(clientX: number, clientY: number): Ray | null {
@@ -589,6 +687,40 @@ export class SceneView {
   }
 
   // ---- test and benchmark state --------------------------------------------------------------
+
+  /**
+   * Shows `cloud` as the sweep and times `frames` whole renders, each waited for on the GPU (a
+   * 1-pixel read), then puts the frame's own sweep back. Returns what a bare page needs to draw
+   * the same points the same way.
+   */
+  benchmarkRender(cloud: PointCloud, frames: number): SceneRenderBench {
+    this.points.update(cloud);
+    const gl = this.renderer.getContext();
+    const pixel = new Uint8Array(4);
+    const timed = () => {
+      const started = performance.now();
+      this.render();
+      gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, pixel);
+      return performance.now() - started;
+    };
+    timed(); // uploads the points
+    const ms = Array.from({ length: frames }, timed);
+    const camera = this.perspective;
+    const result: SceneRenderBench = {
+      ms,
+      width: this.canvas.width,
+      height: this.canvas.height,
+      antialias: !this.software,
+      pointSize: this.settings.pointSize,
+      camera: { fov: camera.fov, near: camera.near, far: camera.far, position: camera.position.toArray(), quaternion: camera.quaternion.toArray() as [number, number, number, number] },
+      pointsMatrix: this.points.object.matrixWorld.toArray(),
+      drawCalls: this.renderer.info.render.calls,
+    };
+    this.points.update(this.data.frame?.lidar, this.data.pointLabels);
+    this.invalidate();
+    return result;
+  }
+
 
   snapshot(): SceneSnapshot {
     const info = this.renderer.info;
