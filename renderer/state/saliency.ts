@@ -157,6 +157,12 @@ export class SaliencyController {
       if (selection && !box) saliencyStore.set({ targetProblem: parsed ? 'The selected detection has no image box on this frame.' : 'Select a detection of a run (a box in a camera panel or a table row).' });
       return;
     }
+    const run = appStore.get().runs.find((r) => r.runId === parsed.runId);
+    if (run && (!run.modelId || run.modelTask !== 'detect2d')) {
+      // Imported or lidar runs have no 2D detector to re-run: say so instead of offering a compute that fails.
+      saliencyStore.set({ targetProblem: `No 2D detection model behind run '${run.name}' (${run.modelTask ?? 'imported'}): saliency re-runs the run's own detector.` });
+      return;
+    }
     if (current && current.runId === parsed.runId && current.frameId === parsed.frameId && current.box.x1 === box.x1 && current.box.y1 === box.y1 && current.sensorId === box.sensorId) {
       saliencyStore.set({ targetProblem: null });
       return;

@@ -120,13 +120,24 @@ export class SaliencyService {
       }
       return map;
     }
-    const prepared = await this.prepare(runId, detectionId, input ?? {});
+    const prepared = await this.prepareExplainable(runId, detectionId, input ?? {});
+    if (!prepared) return null;
     return input ? getSaliencyByKey(this.deps.db, prepared.cacheKey, true) : latestSaliencyOfTarget(this.deps.db, prepared.targetKey);
   }
 
   async list(runId: number, detectionId: number): Promise<SaliencySummary[]> {
-    const prepared = await this.prepare(runId, detectionId, {});
-    return listSaliencyOfTarget(this.deps.db, prepared.targetKey);
+    const prepared = await this.prepareExplainable(runId, detectionId, {});
+    return prepared ? listSaliencyOfTarget(this.deps.db, prepared.targetKey) : [];
+  }
+
+  /** Lookups answer "nothing stored" for detections saliency cannot explain (lidar boxes, imported runs). */
+  private async prepareExplainable(runId: number, detectionId: number, input: SaliencyParamsApiInput): Promise<Prepared | null> {
+    try {
+      return await this.prepare(runId, detectionId, input);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === 'UNSUPPORTED') return null;
+      throw error;
+    }
   }
 
   /** Cancels every running task and waits for their workers (server shutdown). */

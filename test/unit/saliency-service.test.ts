@@ -2,7 +2,7 @@
 // (TF.js) on the KITTI frame 000134, a map computed in a worker thread for the run's car detection
 // (peak on the car), progress events, the SQLite cache (second request answered from it, no new row),
 // a new row when the parameters change, shared and cancelled tasks, and the audit trail.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -39,6 +39,7 @@ describe.skipIf(!hasFixtures)('saliency service: CenterNet run on KITTI 000134',
   let core: SightlineCore;
   let handlers: Handlers;
   let runId: number;
+  let logId: string;
   let car: DetectionEntry;
   let first: SaliencyMap;
   const events: ProgressEvent[] = [];
@@ -68,6 +69,7 @@ describe.skipIf(!hasFixtures)('saliency service: CenterNet run on KITTI 000134',
     core.on('progress', (e) => events.push(e));
     handlers = createHandlers(core, { transport: 'ipc', nativeDialogs: false });
     const info = await call<{ id: string }>('openLog', { path: KITTI });
+    logId = info.id;
     const run = await call<{ runId: number }>('startRun', { logId: info.id, modelId: 'centernet-coco', device: 'cpu', frameRange: { start: 1, end: 2 }, resume: 'new' });
     runId = run.runId;
     for (let i = 0; i < 600; i++) {
@@ -203,5 +205,24 @@ describe.skipIf(!hasFixtures)('saliency service: CenterNet run on KITTI 000134',
     await expect(call('computeSaliency', { runId, detectionId: 999_999 })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(call('computeSaliency', { runId, detectionId: car.detectionId, params: { patch: 32, stride: 64 } })).rejects.toMatchObject({ code: 'BAD_INPUT', message: expect.stringMatching(/stride must be an integer from 1 to 32/) });
     await expect(call('computeSaliency', { runId, detectionId: car.detectionId, params: { fill: 'noise' } })).rejects.toMatchObject({ code: 'BAD_INPUT' });
+  });
+  it('a run made elsewhere (imported, no model): lookups answer nothing stored, computing says why it cannot', async () => {
+    // The fixture's own labels with a score column, imported as a run.
+    const results = join(dir, 'imported-run');
+    mkdirSync(results, { recursive: true });
+    for (const file of readdirSync(join(KITTI, 'label_2'))) {
+      const lines = readFileSync(join(KITTI, 'label_2', file), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('DontCare'));
+      writeFileSync(join(results, file), lines.map((l) => `${l.trim()} 0.90`).join('\n') + '\n');
+    }
+    const imported = await call<{ run: { id: number } | null }>('importLabels', { logId, format: 'kitti', path: results, as: 'run', name: 'imported' });
+    const importedRunId = imported.run!.id;
+    const frames = await call<Array<{ id: string }>>('listFrames', { logId });
+    const detection = (await call<{ detections: DetectionEntry[] }>('getDetections', { runId: importedRunId, frameId: frames[1]!.id })).detections[0]!;
+    expect(await call('listSaliency', { runId: importedRunId, detectionId: detection.detectionId })).toEqual([]);
+    expect(await call('getSaliency', { runId: importedRunId, detectionId: detection.detectionId })).toBeNull();
+    await expect(call('computeSaliency', { runId: importedRunId, detectionId: detection.detectionId })).rejects.toMatchObject({
+      code: 'UNSUPPORTED',
+      message: expect.stringMatching(/was not made by a 2D detection model/),
+    });
   });
 });

@@ -61,6 +61,11 @@ export function ExplainPanel(): ReactNode {
           [{[target.box.x1, target.box.y1, target.box.x2, target.box.y2].map((v) => v.toFixed(0)).join(', ')}] · detection {target.detectionId}
         </div>
       </div>
+      {problem && (
+        <div className="muted small" data-testid="explain-problem">
+          {problem}
+        </div>
+      )}
       <div className="field-row">
         <NumberField label="Patch (px)" value={params.patch} min={4} max={512} onChange={(patch) => setSaliencyParams({ patch, stride: Math.min(params.stride, patch) })} testId="saliency-patch" />
         <NumberField label="Stride (px)" value={params.stride} min={2} max={params.patch} onChange={(stride) => setSaliencyParams({ stride })} testId="saliency-stride" />
