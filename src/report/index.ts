@@ -19,6 +19,7 @@ import { listSignOffs } from '../store/reviews.js';
 import { getRun } from '../store/runs.js';
 import { softwareVersion } from '../version.js';
 import { renderReportHtml, type ReportData, type SafetyMissRow } from './html.js';
+import { safetyMissRowsOfRun } from './safetyMisses.js';
 import { countPdfPages, printHtmlToPdf } from './pdf.js';
 import { cropThumbnails, type ThumbnailRequest } from './thumbnails.js';
 
@@ -48,8 +49,8 @@ export interface ReportOptions {
   logPath?: string;
   chromiumPath?: string;
   /**
-   * The path-conflict audit's safety-critical misses, when one has been run; null/undefined shows a
-   * note and the largest misses instead. (Hook for the safety audit.)
+   * The path-conflict audit's safety-critical misses. Undefined: those of the run's newest audit; null,
+   * or a run never audited: a note and the largest misses instead.
    */
   safetyMisses?: SafetyMissRow[] | null;
   /** How many largest misses to show (default 8). */
@@ -98,13 +99,15 @@ export async function buildReportData(db: Db, options: Omit<ReportOptions, 'out'
     comparison = service.compare({ runA: compareRun.id, runB: run.id, against: labelSet.id, metric: evaluation.metric, options: evaluation.options });
   }
 
+  // undefined: the run's newest path-conflict audit, if any; null: no safety section (largest misses instead).
+  const safetyMisses = options.safetyMisses === undefined ? safetyMissRowsOfRun(db, run.id) : options.safetyMisses;
   const largestMisses =
-    options.safetyMisses == null
+    safetyMisses == null
       ? selectObjects(db, evaluation.id, { where: "o.outcome = 'fn' AND o.x1 IS NOT NULL", params: [] }, { order: 'size', limit: options.misses ?? 8 }).items
       : [];
   const requests: ThumbnailRequest[] = [];
   for (const o of largestMisses) if (o.box2d && o.sensorId) requests.push({ key: `miss:${o.seq}`, frameId: o.frameId, sensorId: o.sensorId, box2d: o.box2d });
-  (options.safetyMisses ?? []).forEach((r, i) => {
+  (safetyMisses ?? []).forEach((r, i) => {
     if (r.box2d && r.sensorId) requests.push({ key: `safety:${i}`, frameId: r.frameId, sensorId: r.sensorId, box2d: r.box2d });
   });
   const thumbs = await cropThumbnails(db, evaluation.logId, requests, { logPath: options.logPath });
@@ -124,7 +127,7 @@ export async function buildReportData(db: Db, options: Omit<ReportOptions, 'out'
     signOffs: listSignOffs(db, labelSet.id),
     audit: { seq: head?.seq ?? 0, hash: head?.hash ?? chain.headHash, events: chain.events, chainOk: chain.ok },
     largestMisses,
-    safetyMisses: options.safetyMisses ?? null,
+    safetyMisses: safetyMisses ?? null,
     comparison,
     compareRun,
     thumbnails: thumbs.images,

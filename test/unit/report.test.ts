@@ -331,5 +331,14 @@ describe.skipIf(skipReason !== null)('audit report', () => {
     const none = await reportCli(['report', '--db', dbPath, '--run', String(detector.id), '--metric', 'kitti', '--out', join(dir, 'x.html')]);
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/has no kitti evaluation yet; pass --against SET/);
+
+    // A reviewer signs the report off from the command line: named in it and in its audit event.
+    const signed = join(dir, 'report-signed.html');
+    const r2 = await reportCli(['report', '--db', dbPath, '--run', String(detector.id), '--against', 'kitti-gt', '--reviewer', 'Dana Reviewer', '--out', signed, '--json']);
+    expect(r2.stderr).toBe('');
+    expect(readFileSync(signed, 'utf8')).toContain('data-prov="reviewer">Dana Reviewer<');
+    const signedEvent = listAuditEvents(db, { action: 'report.export', order: 'asc' }).at(-1)!;
+    expect(signedEvent.seq).toBe((JSON.parse(r2.stdout) as { auditSeq: number }).auditSeq);
+    expect((signedEvent.payload as { reviewer: string | null }).reviewer).toBe('Dana Reviewer');
   });
 });

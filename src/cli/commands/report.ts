@@ -21,11 +21,12 @@ export function registerReportCommands(program: Command, out: CliOutput = stdout
     .requiredOption('--out <file>', 'report.html or report.pdf')
     .option('--log <path>', 'where the log is now, if it moved (for thumbnails)')
     .option('--misses <n>', 'largest missed objects shown with thumbnails', parsePositive, 8)
+    .option('--reviewer <name>', 'sign the report off as this reviewer (shown in it and recorded in the audit trail)')
     .option('--json', 'print the export summary as JSON')
-    .action(async (opts: { db: string; run: string; against?: string; metric?: MetricName; eval?: number; compare?: string; out: string; log?: string; misses: number; json?: boolean }) => {
+    .action(async (opts: { db: string; run: string; against?: string; metric?: MetricName; eval?: number; compare?: string; out: string; log?: string; misses: number; reviewer?: string; json?: boolean }) => {
       await withEvalDb(opts.db, async (db) => {
         const result = await exportReport(db, {
-          run: opts.run, against: opts.against, metric: opts.metric, evaluationId: opts.eval, compareRun: opts.compare, out: opts.out, logPath: opts.log, misses: opts.misses,
+          run: opts.run, against: opts.against, metric: opts.metric, evaluationId: opts.eval, compareRun: opts.compare, out: opts.out, logPath: opts.log, misses: opts.misses, reviewer: opts.reviewer,
         });
         if (opts.json) return out.write(`${JSON.stringify(result, null, 2)}\n`);
         out.write(
