@@ -2,7 +2,6 @@
 import type { Selection } from '../state/appState.js';
 import { appStore, type ReviewSettings, type SceneSettings } from '../state/appState.js';
 import type { LayerId } from '../state/layers.js';
-import type { PlannedFrameLike } from '../state/plan.js';
 import { paintedFrames, whenPainted, type PaintKind } from '../state/paint.js';
 import type { Session } from '../state/session.js';
 import { stats, type StatName } from '../state/stats.js';
@@ -59,8 +58,6 @@ export interface SightlineTestHooks {
   /** Runs a major GC where the page was started with --js-flags=--expose-gc. */
   gc(): boolean;
   decoder(): 'worker' | 'main';
-  /** Shows a planner result for its frame (until the API serves plans itself). */
-  showPlan(plan: PlannedFrameLike): void;
   /** Hooks contributed by feature modules (`registerTestHook`): labels, evaluation, audit. */
   ext: Record<string, (...args: never[]) => unknown>;
 }
@@ -131,7 +128,6 @@ export function installTestHooks(session: Session): void {
       return true;
     },
     decoder: decoderMode,
-    showPlan: (plan) => session.showPlan(plan),
     ext: extensions,
   };
 }

@@ -259,7 +259,7 @@ export class Session {
 
   /**
    * Shows a planner result (reference path, corridor, intrusions) with its frame, and marks the
-   * frame on the timeline when something intrudes. The API's plan call feeds this once it exists.
+   * frame on the timeline when something intrudes. Fed by the API's getPlan for each frame shown.
    */
   showPlan(plan: PlannedFrameLike): void {
     this.plans.delete(plan.frameId);

@@ -12,8 +12,8 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeWire } from '../../src/api/wire.js';
 import { ModelRegistry } from '../../src/infer/registry.js';
+import type { FramePlan } from '../../src/api/contract.js';
 import type { FrameData, LogInfo } from '../../src/logs/model.js';
-import { planFrame } from '../../src/plan/index.js';
 import { demoLogPath } from '../helpers/demo.js';
 import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -103,7 +103,6 @@ interface Hooks {
   memory(): { geometries: number; textures: number; programs: number; jsHeapUsed: number | null };
   gc(): boolean;
   decoder(): string;
-  showPlan(plan: unknown): void;
 }
 
 const LAYER_KEYS = ['gt2d', 'gt3d', 'detections', 'lidarProjection', 'masks', 'paths', 'frusta', 'grid', 'wireframes'];
@@ -618,18 +617,31 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
   });
 
   it('demo drive: driven and planned paths on the road ahead, the intruding car highlighted, sweeps accumulate, colour modes repaint', async () => {
-    const demo = await demoLogPath();
+    // 5 s of the demo drive: far enough to come close to the stalled car.
+    const demo = await demoLogPath({ durationS: 5, seed: 1 });
     const { page, info } = await openPage(demo);
     const sensor = info.sensors.find((s) => s.kind === 'camera')!.id;
 
-    // The built-in planner's result for frame 0 (computed here by the real planner on the frame the
-    // API serves, shown through the hook until the API serves plans): the lead car in the lane
-    // intrudes the reference corridor and is highlighted in both panels and on the timeline.
-    const frame0 = await callApi<FrameData>(server, 'getFrame', { logId: info.id, index: 0 });
-    const plan = planFrame(frame0);
+    // The built-in planner through the API (the UI asks getPlan for each frame it shows): the stalled
+    // car on the lane intrudes the corridor; the reference path goes around it, clear of everything,
+    // and the UI draws it and highlights the car in both panels and on the timeline.
+    const plan = await callApi<FramePlan>(server, 'getPlan', { logId: info.id, index: 0 });
     const intruders = plan.intrusions.filter((i) => i.intrudes).map((i) => i.obstacleId);
     expect(intruders.length).toBeGreaterThan(0);
-    await page.evaluate((plan) => window.__sightline!.showPlan(plan), JSON.parse(JSON.stringify(plan)) as unknown);
+    expect(plan.planned.blocked).toBe(false);
+    expect(plan.planned.minClearanceM).toBeGreaterThan(0);
+    // Closer (frame 40, 4 s in): the stalled car stands in the lane ahead; the reference path
+    // swerves around it, clear of it and of everything else.
+    const near = await callApi<FramePlan>(server, 'getPlan', { logId: info.id, index: 40 });
+    const frame40 = await callApi<FrameData>(server, 'getFrame', { logId: info.id, index: 40 });
+    // A car in the straight-ahead corridor within the planning horizon: the stalled one.
+    const inLane = frame40.labels3d.filter((b) => b.label === 'car' && b.center[0] > 5 && b.center[0] < near.planned.lengthM && Math.abs(b.center[1]) < near.corridorHalfWidthM);
+    expect(inLane.length).toBeGreaterThan(0);
+    expect(near.planned.blocked).toBe(false);
+    expect(near.planned.minClearanceM).toBeGreaterThan(0.2);
+    expect(Math.max(...near.planned.points.map((p) => Math.abs(p[1])))).toBeGreaterThan(1.5);
+    expect(near.intrusions.filter((i) => i.intrudes)).toEqual([]);
+    await expect.poll(async () => (await cameraSnapshot(page, sensor)).paths.some((p) => p.kind === 'reference'), { timeout: 20_000 }).toBe(true);
     await settle(page);
     const planned = await cameraSnapshot(page, sensor);
     const reference = planned.paths.find((p) => p.kind === 'reference');
