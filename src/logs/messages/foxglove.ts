@@ -90,6 +90,22 @@ const NUMERIC_READERS: Record<number, [size: number, read: (v: DataView, o: numb
   8: [8, (v, o) => v.getFloat64(o, true)],
 };
 
+/** One numeric field of every point into `out`, in a loop specialised for the field's type. */
+function readColumn(view: DataView, field: { offset: number; read: (v: DataView, o: number) => number }, stride: number, total: number, out: Float32Array): void {
+  const { offset, read } = field;
+  if (read === NUMERIC_READERS[7]![1]) {
+    for (let i = 0, o = offset; i < total; i++, o += stride) out[i] = view.getFloat32(o, true);
+  } else if (read === NUMERIC_READERS[3]![1]) {
+    for (let i = 0, o = offset; i < total; i++, o += stride) out[i] = view.getUint16(o, true);
+  } else if (read === NUMERIC_READERS[1]![1]) {
+    for (let i = 0, o = offset; i < total; i++, o += stride) out[i] = view.getUint8(o);
+  } else if (read === NUMERIC_READERS[8]![1]) {
+    for (let i = 0, o = offset; i < total; i++, o += stride) out[i] = view.getFloat64(o, true);
+  } else {
+    for (let i = 0, o = offset; i < total; i++, o += stride) out[i] = read(view, o);
+  }
+}
+
 export interface DecodedPoints {
   frameId: string;
   count: number;
@@ -158,24 +174,39 @@ export function toPointCloud(message: PlainMessage): DecodedPoints {
       n++;
     }
   } else {
+    // Packed layouts (e.g. x y z intensity float32 + ring uint16, stride 18): each column in its own
+    // type-specialised loop, so no per-point call goes through a reader chosen at run time.
+    const xs = new Float32Array(total);
+    const ys = new Float32Array(total);
+    const zs = z ? new Float32Array(total) : null;
+    readColumn(view, x, stride, total, xs);
+    readColumn(view, y, stride, total, ys);
+    if (z && zs) readColumn(view, z, stride, total, zs);
+    const keep = new Uint8Array(total);
     for (let i = 0; i < total; i++) {
-      const base = i * stride;
-      const px = x.read(view, base + x.offset);
-      const py = y.read(view, base + y.offset);
-      const pz = z ? z.read(view, base + z.offset) : 0;
+      const px = xs[i]!;
+      const py = ys[i]!;
+      const pz = zs ? zs[i]! : 0;
       if (!Number.isFinite(px) || !Number.isFinite(py) || !Number.isFinite(pz)) {
         dropped++;
         continue;
       }
-      positions[n * 3] = px;
-      positions[n * 3 + 1] = py;
-      positions[n * 3 + 2] = pz;
-      for (let e = 0; e < extras.length; e++) {
-        const r = extras[e]![1];
-        if (r) extraArrays[e]![n] = r.read(view, base + r.offset);
-      }
+      keep[i] = 1;
+      const o = n * 3;
+      positions[o] = px;
+      positions[o + 1] = py;
+      positions[o + 2] = pz;
       n++;
     }
+    extras.forEach(([, r], e) => {
+      if (!r) return;
+      const column = extraArrays[e]!;
+      readColumn(view, r, stride, total, column);
+      if (dropped > 0) {
+        let m = 0;
+        for (let i = 0; i < total; i++) if (keep[i]) column[m++] = column[i]!;
+      }
+    });
   }
   if (dropped > 0) warnings.push(`${dropped} points with NaN or infinite coordinates dropped`);
   const pose = toPose(message.pose);
