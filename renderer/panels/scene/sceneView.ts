@@ -13,7 +13,7 @@ import {
   Group,
   LinearSRGBColorSpace,
   LineBasicMaterial,
-  LineLoop,
+  LineSegments,
   Matrix4,
   type Object3D,
   OrthographicCamera,
@@ -120,7 +120,7 @@ export class SceneView {
   private readonly controls: OrbitControls;
   private readonly egoGroup = new Group();
   private readonly grid: GridHelper;
-  private readonly rings: LineLoop[] = [];
+  private readonly rings: LineSegments[] = [];
   readonly points = new PointCloudRenderable();
   private readonly boxes = new BoxesRenderable({ fill: true });
   private readonly runBoxes = new Map<number, BoxesRenderable>();
@@ -193,19 +193,21 @@ export class SceneView {
     this.worldGroup.matrixAutoUpdate = false;
     this.worldGroup.add(this.history.object);
     this.scene.add(this.worldGroup);
+    // Range rings at 10, 20, 30 and 50 m: one LineSegments (one draw call) for all four.
     const ringMaterial = new LineBasicMaterial({ color: 0x3a4656, transparent: true, opacity: 0.6, depthWrite: false });
+    const ringPositions: number[] = [];
     for (const radius of [10, 20, 30, 50]) {
-      const positions: number[] = [];
       for (let i = 0; i < 128; i++) {
-        const a = (i / 128) * Math.PI * 2;
-        positions.push(Math.cos(a) * radius, Math.sin(a) * radius, 0.02);
+        const a0 = (i / 128) * Math.PI * 2;
+        const a1 = ((i + 1) / 128) * Math.PI * 2;
+        ringPositions.push(Math.cos(a0) * radius, Math.sin(a0) * radius, 0.02, Math.cos(a1) * radius, Math.sin(a1) * radius, 0.02);
       }
-      const geometry = new BufferGeometry();
-      geometry.setAttribute('position', new Float32BufferAttribute(positions, 3));
-      const ring = new LineLoop(geometry, ringMaterial);
-      this.rings.push(ring);
-      this.egoGroup.add(ring);
     }
+    const ringGeometry = new BufferGeometry();
+    ringGeometry.setAttribute('position', new Float32BufferAttribute(ringPositions, 3));
+    const rings = new LineSegments(ringGeometry, ringMaterial);
+    this.rings.push(rings);
+    this.egoGroup.add(rings);
     this.scene.add(this.egoGroup);
 
     this.points.setPointSize(settings.pointSize, this.renderer.getPixelRatio());
