@@ -46,7 +46,7 @@ export function ExplainPanel(): ReactNode {
   if (!target) {
     return (
       <div className="explain-panel muted pad" data-testid="explain-panel">
-        {problem ?? 'Select a detection of a run (a box in a camera panel or a table row) to explain it.'}
+        {problem ? <span data-testid="explain-problem">{problem}</span> : 'Select a detection of a run (a box in a camera panel or a table row) to explain it.'}
       </div>
     );
   }

@@ -24,9 +24,10 @@ export function registerSafetyPanels(): void {
     };
   });
   registerTestHook('saliency', () => {
-    const { target, status, taskId, shown, fromCache, visible, opacity, list, error } = saliencyStore.get();
+    const { target, targetProblem, status, taskId, shown, fromCache, visible, opacity, list, error } = saliencyStore.get();
     return {
       target,
+      problem: targetProblem,
       status,
       taskId,
       error,
