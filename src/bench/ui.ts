@@ -3,7 +3,7 @@
 // renderer leaves), on KITTI raw and the demo drive; 3D render time with synthetic clouds against
 // a bare three.js page drawing the same points the same way; the JS heap around 1,000 steps.
 // Options: --steps N (heap steps, default 1000), --points 100000,1000000,2000000,
-// --frames N (timed renders per size and page, default 24), --latency-steps N (default 40).
+// --frames N (timed renders per size and page, default 60: software GL times vary by ±30 % between runs of a few frames), --latency-steps N (default 40).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,7 +26,7 @@ const { values: args } = parseArgs({
   options: {
     steps: { type: 'string', default: '1000' },
     points: { type: 'string', default: '100000,1000000,2000000' },
-    frames: { type: 'string', default: '24' },
+    frames: { type: 'string', default: '60' },
     'latency-steps': { type: 'string', default: '40' },
   },
 });
