@@ -126,62 +126,8 @@ export function nearestHeading(yaw: number, reference: number): number {
   return Math.abs(wrapAngle(yaw - reference)) <= Math.abs(wrapAngle(turned - reference)) ? wrapAngle(yaw) : turned;
 }
 
-/** Bird's-eye corners of a box, counter-clockwise. */
-export function footprint(box: Pick<LabelBox3D, 'center' | 'size' | 'yaw'>): Array<[number, number]> {
-  const c = Math.cos(box.yaw);
-  const s = Math.sin(box.yaw);
-  const hl = box.size[0] / 2;
-  const hw = box.size[1] / 2;
-  return [
-    [hl, hw],
-    [-hl, hw],
-    [-hl, -hw],
-    [hl, -hw],
-  ].map(([dx, dy]) => [box.center[0] + c * dx! - s * dy!, box.center[1] + s * dx! + c * dy!] as [number, number]);
-}
-
-function polygonArea(poly: ReadonlyArray<[number, number]>): number {
-  let a = 0;
-  for (let i = 0; i < poly.length; i++) {
-    const [x1, y1] = poly[i]!;
-    const [x2, y2] = poly[(i + 1) % poly.length]!;
-    a += x1 * y2 - x2 * y1;
-  }
-  return Math.abs(a) / 2;
-}
-
-/** Intersection of a polygon with a convex, counter-clockwise one (Sutherland–Hodgman). */
-function clipPolygon(subject: Array<[number, number]>, clip: ReadonlyArray<[number, number]>): Array<[number, number]> {
-  let out = subject;
-  for (let i = 0; i < clip.length && out.length > 0; i++) {
-    const [ax, ay] = clip[i]!;
-    const [bx, by] = clip[(i + 1) % clip.length]!;
-    const side = (p: [number, number]) => (bx - ax) * (p[1] - ay) - (by - ay) * (p[0] - ax);
-    const input = out;
-    out = [];
-    for (let k = 0; k < input.length; k++) {
-      const p = input[k]!;
-      const q = input[(k + 1) % input.length]!;
-      const sp = side(p);
-      const sq = side(q);
-      if (sp >= 0) out.push(p);
-      if ((sp >= 0) !== (sq >= 0)) {
-        const t = sp / (sp - sq);
-        out.push([p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])]);
-      }
-    }
-  }
-  return out;
-}
-
-/** Bird's-eye intersection over union of two boxes' footprints. */
-export function bevIoU(a: Pick<LabelBox3D, 'center' | 'size' | 'yaw'>, b: Pick<LabelBox3D, 'center' | 'size' | 'yaw'>): number {
-  const fa = footprint(a);
-  const fb = footprint(b);
-  const inter = polygonArea(clipPolygon(fa, fb));
-  const union = polygonArea(fa) + polygonArea(fb) - inter;
-  return union > 0 ? inter / union : 0;
-}
+/** Bird's-eye IoU of two boxes' footprints (the evaluation's rotated-polygon overlap). */
+export { bevIoU } from '../eval/iou.js';
 
 // ---- fitting ---------------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 // selected boxes (or of the next new box). Mounting it installs the edit layer for the session.
 import { useEffect, type ReactNode } from 'react';
 import { useLabelSession, useLabelState } from '../../state/labelSession.js';
+import { LabelClassSelect } from '../labels/LabelClassSelect.js';
 import { installLabelEditLayer } from './editLayer.js';
 
 const noFocus = (e: React.MouseEvent) => e.preventDefault();
@@ -14,14 +15,8 @@ export function EditToolbar(): ReactNode {
   const setId = useLabelState((s) => s.setId);
   const labels = useLabelState((s) => s.labels);
   const selected = useLabelState((s) => s.selected);
-  const knownClasses = useLabelState((s) => s.knownClasses);
-  const drawClass = useLabelState((s) => s.drawClass);
   const busy = useLabelState((s) => s.busy);
-
   const chosen = labels.filter((l) => selected.includes(l.id));
-  const classes = new Set(chosen.map((l) => l.class));
-  const shownClass = chosen.length ? (classes.size === 1 ? [...classes][0]! : '') : drawClass;
-  const options = [...new Set([...knownClasses, drawClass, ...classes])].sort((a, b) => a.localeCompare(b));
 
   return (
     <div className="overlay" style={{ top: 32, left: 6 }} data-testid="edit-toolbar">
@@ -46,22 +41,7 @@ export function EditToolbar(): ReactNode {
           >
             + Box
           </button>
-          <span className="chip-select">
-            <select
-              value={shownClass}
-              onChange={(e) => void controller.setClass(e.target.value)}
-              disabled={setId === null || busy !== null}
-              title={chosen.length ? 'Class of the selected boxes' : 'Class of the next new box'}
-              data-testid="edit-class"
-            >
-              {shownClass === '' && <option value="">(mixed)</option>}
-              {options.map((c) => (
-                <option key={c} value={c}>
-                  {c}
-                </option>
-              ))}
-            </select>
-          </span>
+          <LabelClassSelect disabled={setId === null || busy !== null} testId="edit-class" />
           {setId === null && <span className="chip warn">No working set: create one in the Labels panel</span>}
           {chosen.length > 0 && <span className="chip muted">{chosen.length} selected</span>}
         </>

@@ -4,6 +4,7 @@
 import type { ReactNode } from 'react';
 import { useApp } from '../../state/appState.js';
 import { useLabelSession, useLabelState } from '../../state/labelSession.js';
+import { LabelClassSelect } from '../labels/LabelClassSelect.js';
 import type { SceneTool } from './labelEditor3d.js';
 
 const noFocus = (e: React.MouseEvent) => e.preventDefault();
@@ -15,7 +16,6 @@ export function SceneEditToolbar({ tool, onTool, onSideView }: { tool: SceneTool
   const setId = useLabelState((s) => s.setId);
   const labels = useLabelState((s) => s.labels);
   const selected = useLabelState((s) => s.selected);
-  const knownClasses = useLabelState((s) => s.knownClasses);
   const drawClass = useLabelState((s) => s.drawClass);
   const busy = useLabelState((s) => s.busy);
   const detectionSelected = useApp((s) => s.selection?.id.startsWith('run') ?? false);
@@ -23,9 +23,6 @@ export function SceneEditToolbar({ tool, onTool, onSideView }: { tool: SceneTool
   const chosen = labels.filter((l) => selected.includes(l.id));
   const with3d = chosen.filter((l) => l.box3d);
   const with2d = chosen.filter((l) => l.box2d);
-  const classes = new Set(chosen.map((l) => l.class));
-  const shownClass = chosen.length ? (classes.size === 1 ? [...classes][0]! : '') : drawClass;
-  const options = [...new Set([...knownClasses, drawClass, ...classes])].sort((a, b) => a.localeCompare(b));
   const disabled = setId === null || busy !== null;
 
   return (
@@ -35,25 +32,7 @@ export function SceneEditToolbar({ tool, onTool, onSideView }: { tool: SceneTool
       </button>
       {editMode && (
         <>
-          <span className="chip-select">
-            <select
-              value={shownClass}
-              onChange={(e) => {
-                void controller.setClass(e.target.value);
-                e.currentTarget.blur();
-              }}
-              disabled={disabled}
-              title={chosen.length ? 'Class of the selected labels' : 'Class of the next new box'}
-              data-testid="scene-edit-class"
-            >
-              {shownClass === '' && <option value="">(mixed)</option>}
-              {options.map((c) => (
-                <option key={c} value={c}>
-                  {c}
-                </option>
-              ))}
-            </select>
-          </span>
+          <LabelClassSelect disabled={disabled} testId="scene-edit-class" />
           <button className="chip-button" onMouseDown={noFocus} onClick={() => void controller.fitSelectedToPoints()} disabled={disabled || with3d.length === 0} title="Fit the selected 3D box to the lidar points inside it (ground excluded, 0.3 m margin)" data-testid="scene-fit">
             Fit to points
           </button>
