@@ -2,22 +2,17 @@
 // Opens the demo drive through the path field, checks both canvases paint real pixels, scrubs,
 // steps with the keyboard, shows the help overlay, shows an API error without crashing, and
 // auto-opens a log the server already has open. Screenshots land in test-results/.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeWire } from '../../src/api/wire.js';
 import type { FrameStub } from '../../src/logs/model.js';
+import { buildRendererInto, callApi, chromiumSkipReason, launchChromium, newCollectingPage, removeDirs, screenshotsDir } from '../helpers/browser.js';
 import { demoLogPath } from '../helpers/demo.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const results = join(root, 'test-results');
-const chromiumPath = process.env.SIGHTLINE_CHROMIUM ?? '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
-if (!hasChromium) console.warn(`[app e2e] skipped: no Chromium at ${chromiumPath} (apt-get install chromium, or set SIGHTLINE_CHROMIUM)`);
+if (chromiumSkipReason) console.warn(`[app e2e] skipped: ${chromiumSkipReason}`);
 
 // Browser globals used inside page.evaluate callbacks (the test tsconfig has no DOM lib).
 interface PageCanvas {
@@ -83,16 +78,9 @@ async function waitForPaint(page: Page, timeout = 60_000): Promise<UiState> {
   return state(page);
 }
 
-async function listFrames(server: TestServer, logId: string): Promise<FrameStub[]> {
-  const response = await fetch(`${server.url}/api/call/listFrames`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ logId }),
-  });
-  return decodeWire<FrameStub[]>(await response.arrayBuffer());
-}
+const listFrames = (server: TestServer, logId: string): Promise<FrameStub[]> => callApi<FrameStub[]>(server, 'listFrames', { logId });
 
-describe.skipIf(!hasChromium)('web UI', () => {
+describe.skipIf(chromiumSkipReason !== null)('web UI', () => {
   let server: TestServer;
   let browser: Browser;
   let staticDir: string;
@@ -100,41 +88,28 @@ describe.skipIf(!hasChromium)('web UI', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    mkdirSync(results, { recursive: true });
-    // A private build of the current renderer sources: never stale, never racing other tests over dist/.
+    mkdirSync(screenshotsDir, { recursive: true });
     staticDir = mkdtempSync(join(tmpdir(), 'sightline-renderer-'));
-    await build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir: staticDir, emptyOutDir: true, sourcemap: false } });
+    await buildRendererInto(staticDir);
     demo = await demoLogPath();
     server = await startTestServer([], { staticDir });
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      // Software WebGL (SwiftShader): CI machines have no GPU.
-      args: ['--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', '--disable-dev-shm-usage'],
-    });
+    browser = await launchChromium(['--ignore-gpu-blocklist']);
   });
 
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-    if (staticDir) rmSync(staticDir, { recursive: true, force: true });
+    removeDirs(staticDir);
   });
 
-  async function newPage(): Promise<Page> {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      const text = message.text();
-      if (message.type() === 'error' || /Content Security Policy/i.test(text)) problems.push(`console.${message.type()}: ${text}`);
-    });
-    return page;
-  }
+  const newPage = (): Promise<Page> => newCollectingPage(browser, problems, { viewport: { width: 1280, height: 800 }, failedLoads: true, csp: true });
 
   it('opens the demo by path, paints camera and 3D, scrubs, steps and shows help', async () => {
     const page = await newPage();
     await page.goto(server.url);
     // No log open on the server yet: the welcome screen with the path field.
     await page.getByTestId('path-input').first().fill(demo);
-    await page.screenshot({ path: join(results, 'e2e-welcome.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'e2e-welcome.png') });
     await page.getByTestId('open-button').first().click();
 
     const first = await waitForPaint(page);
@@ -154,7 +129,7 @@ describe.skipIf(!hasChromium)('web UI', () => {
     expect(camera0.distinct).toBeGreaterThan(500);
     expect(scene0.lit).toBeGreaterThan(0.05);
     expect(scene0.distinct).toBeGreaterThan(50);
-    await page.screenshot({ path: join(results, 'e2e-open.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'e2e-open.png') });
 
     // Scrub: click at 80% of the bar; the cursor lands on the frame nearest that time.
     const bar = (await page.getByTestId('scrub-bar').boundingBox())!;
@@ -177,7 +152,7 @@ describe.skipIf(!hasChromium)('web UI', () => {
     expect(camera1.checksum).not.toBe(camera0.checksum);
     expect(scene1.checksum).not.toBe(scene0.checksum);
     await page.mouse.move(bar.x + bar.width * 0.3, bar.y + bar.height / 2); // hover readout in the shot
-    await page.screenshot({ path: join(results, 'e2e-scrubbed.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'e2e-scrubbed.png') });
 
     // Keyboard: → steps one frame, ← back.
     await page.mouse.move(5, 300);
@@ -197,14 +172,14 @@ describe.skipIf(!hasChromium)('web UI', () => {
     for (const entry of ['Play / pause', 'Previous / next frame', 'Back / forward 1 second', 'Slower / faster', 'Follow the ego', "Bird's-eye view", 'Space', 'Shift']) {
       expect(helpText).toContain(entry);
     }
-    await page.screenshot({ path: join(results, 'e2e-help.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'e2e-help.png') });
     await page.keyboard.press('?');
     await help.waitFor({ state: 'detached' });
 
     // Bird's-eye view repaints the 3D canvas from above.
     await page.keyboard.press('b');
     await expect.poll(async () => (await canvasPixels(page, 'scene-canvas')).checksum).not.toBe(scene1.checksum);
-    await page.screenshot({ path: join(results, 'e2e-birdseye.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'e2e-birdseye.png') });
     await page.keyboard.press('b');
 
     // Playback advances on the log clock.
@@ -234,7 +209,7 @@ describe.skipIf(!hasChromium)('web UI', () => {
     // Still working: the log stays open and the canvases keep their frame.
     expect((await state(page)).logId).toBe(opened.logId);
     expect((await canvasPixels(page, 'camera-canvas')).lit).toBeGreaterThan(0.3);
-    await page.screenshot({ path: join(results, 'e2e-error.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'e2e-error.png') });
 
     // Drag and drop anywhere on the window: the overlay shows, the file is uploaded (web mode) and
     // opened; this one is not a log, so the server's message is shown and the demo stays open.

@@ -7,26 +7,21 @@
 // is named by the Verify button and by `sightline audit verify`. Screenshots land in test-results/.
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeWire } from '../../src/api/wire.js';
 import type { LabelRecord, LabelSetRecord } from '../../src/labels/model.js';
 import type { LogInfo } from '../../src/logs/model.js';
+import { buildRendererInto, callApi, chromiumSkipReason, launchChromium, logTimings, newCollectingPage, removeDirs, screenshotsDir } from '../helpers/browser.js';
 import { cliBin, ensureDist } from '../helpers/build.js';
 import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const results = join(root, 'test-results');
-const chromiumPath = process.env.SIGHTLINE_CHROMIUM ?? '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
 const RAW = fixture('kitti_raw_2011_09_26_sfnd');
-const skipReason = !hasChromium ? `no Chromium at ${chromiumPath} (apt-get install chromium, or set SIGHTLINE_CHROMIUM)` : !hasFixtures ? fixturesSkipReason : null;
+const skipReason = chromiumSkipReason ?? (hasFixtures ? null : fixturesSkipReason);
 if (skipReason) console.warn(`[audit e2e] skipped: ${skipReason}`);
 
 // Browser globals used inside page.evaluate callbacks (the test tsconfig has no DOM lib).
@@ -56,12 +51,6 @@ declare const window: {
     ext: { review(): ReviewHook };
   };
 };
-
-async function callApi<T>(server: TestServer, method: string, input: unknown): Promise<T> {
-  const response = await fetch(`${server.url}/api/call/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
-  if (!response.ok) throw new Error(`${method}: HTTP ${response.status} ${await response.text()}`);
-  return decodeWire<T>(await response.arrayBuffer());
-}
 
 /** Status colours (renderer/state/review.ts) as RGB. */
 const COLORS = { done: [63, 185, 80], needs_attention: [240, 136, 62], issue: [248, 81, 73] } as const;
@@ -108,13 +97,13 @@ describe.skipIf(skipReason !== null)('review workflow and audit UI', () => {
   };
 
   beforeAll(async () => {
-    mkdirSync(results, { recursive: true });
+    mkdirSync(screenshotsDir, { recursive: true });
     work = mkdtempSync(join(tmpdir(), 'sightline-audit-e2e-'));
     staticDir = mkdtempSync(join(tmpdir(), 'sightline-audit-renderer-'));
     const t0 = performance.now();
     const [, b] = await Promise.all([
-      build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir: staticDir, emptyOutDir: true, sourcemap: false } }),
-      chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-dev-shm-usage'] }),
+      buildRendererInto(staticDir),
+      launchChromium(),
       ensureDist(),
     ]);
     browser = b;
@@ -129,11 +118,7 @@ describe.skipIf(skipReason !== null)('review workflow and audit UI', () => {
     setId = (await callApi<LabelSetRecord>(server, 'createWorkingSet', { fromSetId: gt.labelSet.id, name: 'under review' })).id;
     db = new Database(server.dbPath, { fileMustExist: true });
 
-    page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) problems.push(`console.error: ${message.text()}`);
-    });
+    page = await newCollectingPage(browser, problems, { viewport: { width: 1400, height: 1000 } });
     await page.goto(server.url);
     await page.waitForFunction((id) => window.__sightline?.state().logId === id, info.id, { timeout: 30_000 });
     await page.getByTestId('review-set').selectOption(String(setId));
@@ -144,8 +129,8 @@ describe.skipIf(skipReason !== null)('review workflow and audit UI', () => {
     db?.close();
     await browser?.close();
     await server?.close();
-    for (const dir of [staticDir, work]) if (dir) rmSync(dir, { recursive: true, force: true });
-    if (Object.keys(timings).length) console.log(`[audit e2e] timings (ms): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])))}`);
+    removeDirs(staticDir, work);
+    logTimings('audit e2e', timings);
   });
 
   it('sets statuses (keys and buttons) and opens an issue: markers in the store and on the timeline, the filter lists and seeks', async () => {
@@ -196,7 +181,7 @@ describe.skipIf(skipReason !== null)('review workflow and audit UI', () => {
     await page.waitForFunction(() => window.__sightline!.state().frameIndex === 7);
     await page.getByRole('button', { name: 'Previous flagged frame' }).click();
     await page.waitForFunction(() => window.__sightline!.state().frameIndex === 3);
-    await page.screenshot({ path: join(results, 'audit-review-markers.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'audit-review-markers.png') });
   });
 
   it('signs off a timeline range: refused with the server reason, forced after confirmation, recorded as an audit event', async () => {
@@ -286,7 +271,7 @@ describe.skipIf(skipReason !== null)('review workflow and audit UI', () => {
     expect(await page.getByTestId('audit-broken-seq').textContent()).toBe(`#${seq}`);
     await page.getByTestId('audit-broken-seq').click();
     await expect.poll(() => page.getByTestId('audit-detail').textContent()).toContain('nothing to see');
-    await page.screenshot({ path: join(results, 'audit-log-broken.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'audit-log-broken.png') });
 
     const cli = await promisify(execFile)(process.execPath, [cliBin, 'audit', 'verify', '--db', server.dbPath, '--no-labels']).then(
       () => ({ code: 0, stdout: '' }),

@@ -9,26 +9,21 @@
 // report is exported and downloaded. Screenshots land in test-results/.
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeWire } from '../../src/api/wire.js';
 import type { EvaluationDetail } from '../../src/eval/store/model.js';
 import type { LogInfo } from '../../src/logs/model.js';
+import { buildRendererInto, callApi, chromiumSkipReason, launchChromium, logTimings, newCollectingPage, removeDirs, screenshotsDir } from '../helpers/browser.js';
 import { cliBin, ensureDist } from '../helpers/build.js';
 import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const results = join(root, 'test-results');
-const chromiumPath = process.env.SIGHTLINE_CHROMIUM ?? '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
 const KITTI = fixture('kitti_object_vis', 'training');
-const skipReason = !hasChromium ? `no Chromium at ${chromiumPath} (apt-get install chromium, or set SIGHTLINE_CHROMIUM)` : !hasFixtures ? fixturesSkipReason : null;
+const skipReason = chromiumSkipReason ?? (hasFixtures ? null : fixturesSkipReason);
 if (skipReason) console.warn(`[evaluation e2e] skipped: ${skipReason}`);
 
 /** Run B loses the detection of this ground-truth line (000002, line 2: a car 34 m ahead). */
@@ -74,12 +69,6 @@ interface Hooks {
   };
 }
 declare const window: { __sightline?: Hooks };
-
-async function callApi<T>(server: TestServer, method: string, input: unknown): Promise<T> {
-  const response = await fetch(`${server.url}/api/call/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
-  if (!response.ok) throw new Error(`${method}: HTTP ${response.status} ${await response.text()}`);
-  return decodeWire<T>(await response.arrayBuffer());
-}
 
 /** Deterministic numbers in [0, 1) (a 32-bit LCG). */
 function rng(seed: number): () => number {
@@ -150,13 +139,13 @@ describe.skipIf(!!skipReason)('evaluation UI on the KITTI fixture', () => {
   const uiState = () => page.evaluate(() => window.__sightline!.state());
 
   beforeAll(async () => {
-    mkdirSync(results, { recursive: true });
+    mkdirSync(screenshotsDir, { recursive: true });
     work = mkdtempSync(join(tmpdir(), 'sightline-eval-e2e-'));
     staticDir = mkdtempSync(join(tmpdir(), 'sightline-eval-renderer-'));
     const t0 = performance.now();
     const [, b] = await Promise.all([
-      build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir: staticDir, emptyOutDir: true, sourcemap: false } }),
-      chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-dev-shm-usage'] }),
+      buildRendererInto(staticDir),
+      launchChromium(),
       ensureDist(),
     ]);
     browser = b;
@@ -176,12 +165,8 @@ describe.skipIf(!!skipReason)('evaluation UI on the KITTI fixture', () => {
     runIds.b = bRun.run.id;
     db = new Database(server.dbPath, { readonly: true, fileMustExist: true });
 
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
     // Refused calls are checked by method below (other panels' calls are theirs to check).
-    page.on('console', (message) => {
-      if ((message.type() === 'error' && !/Failed to load resource/.test(message.text())) || /Content Security Policy/i.test(message.text())) problems.push(`console.${message.type()}: ${message.text()}`);
-    });
+    page = await newCollectingPage(browser, problems, { viewport: { width: 1400, height: 900 }, acceptDownloads: true, csp: true });
     page.on('response', (response) => {
       const method = /\/api\/call\/(\w+)/.exec(response.url())?.[1];
       if (response.status() >= 400 && method && EVAL_METHODS.test(method)) void response.text().then((body) => refused.push(`HTTP ${response.status()} ${method}: ${body.slice(0, 300)}`));
@@ -194,8 +179,8 @@ describe.skipIf(!!skipReason)('evaluation UI on the KITTI fixture', () => {
     db?.close();
     await browser?.close();
     await server?.close();
-    for (const dir of [staticDir, work]) if (dir) rmSync(dir, { recursive: true, force: true });
-    if (Object.keys(timings).length) console.log(`[evaluation e2e] timings (ms): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])))}`);
+    removeDirs(staticDir, work);
+    logTimings('evaluation e2e', timings);
   });
 
   it('starts hidden; shown from the Panels menu it evaluates from the UI, and its tables equal the stored evaluation', async () => {
@@ -261,7 +246,7 @@ describe.skipIf(!!skipReason)('evaluation UI on the KITTI fixture', () => {
     await page.waitForFunction(() => !!window.__sightline!.ext.evaluationChartPoint('confusion', 'car', 'background'), undefined, { timeout: 15_000 });
     expect(await paintedFraction(page, '[data-testid="eval-pr-chart"]')).toBeGreaterThan(0.01);
     expect(await paintedFraction(page, '[data-testid="eval-confusion-chart"]')).toBeGreaterThan(0.05);
-    await page.screenshot({ path: join(results, 'evaluation-metrics.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'evaluation-metrics.png') });
   });
 
   it('a confusion cell and a PR point list exactly the objects the per-object records hold, mark their frames, and a row seeks and selects', async () => {
@@ -339,7 +324,7 @@ describe.skipIf(!!skipReason)('evaluation UI on the KITTI fixture', () => {
     expect(s.frameIndex).toBe(frameIndex);
     expect(s.selection!.kind).toBe('box2d');
     expect(s.selection!.id).toContain(`run${runIds.a}:${row.frameId}:`);
-    await page.screenshot({ path: join(results, 'evaluation-pr-point.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'evaluation-pr-point.png') });
   });
 
   it('runs, saves and reloads a hard-case query; its frames become query markers; a bad query says where it fails', async () => {
@@ -367,7 +352,7 @@ describe.skipIf(!!skipReason)('evaluation UI on the KITTI fixture', () => {
     await page.locator('[data-testid="eval-saved-queries"] button[data-query-name="confident false cars"]').click();
     await page.waitForFunction(() => window.__sightline!.ext.evaluation().query?.name === 'confident false cars' && window.__sightline!.ext.evaluation().query?.total != null, undefined, { timeout: 10_000 });
     expect(await page.getByTestId('eval-query-input').inputValue()).toBe('FP car score>0.8');
-    await page.screenshot({ path: join(results, 'evaluation-query.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'evaluation-query.png') });
   });
 
   it('compares run B with run A: the dropped car regressed TP→FN and its frame ranks first', async () => {
@@ -398,7 +383,7 @@ describe.skipIf(!!skipReason)('evaluation UI on the KITTI fixture', () => {
     const box = shown.labels2d.find((b) => b.id === s.selection!.id)!;
     expect(box.label).toBe('Car');
     expect(box.x1).toBeCloseTo(657.39, 2);
-    await page.screenshot({ path: join(results, 'evaluation-compare.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'evaluation-compare.png') });
   });
 
   it('exports the HTML report with the reviewer sign-off; the browser downloads it; it holds the provenance hash', async () => {
@@ -422,7 +407,7 @@ describe.skipIf(!!skipReason)('evaluation UI on the KITTI fixture', () => {
     expect(payload.reviewer).toBe('Jane Reviewer');
     expect(html).toContain(`data-prov="audit-head">${payload.auditHeadHash}<`);
     expect(html).toContain('data-prov="reviewer">Jane Reviewer<');
-    await page.screenshot({ path: join(results, 'evaluation-report.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'evaluation-report.png') });
     expect(problems).toEqual([]);
     // The one refused call is the bad query (400, with the parser's message).
     expect(refused).toHaveLength(1);

@@ -7,27 +7,22 @@
 // message. Screenshots land in test-results/.
 import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeWire } from '../../src/api/wire.js';
 import type { LabelBox2D, LabelBox3D, LabelValue } from '../../src/labels/model.js';
 import type { LogInfo } from '../../src/logs/model.js';
+import { buildRendererInto, callApi, chromiumSkipReason, launchChromium, logTimings, newCollectingPage, removeDirs, screenshotsDir, waitForRun } from '../helpers/browser.js';
 import { cliBin, ensureDist } from '../helpers/build.js';
 import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const results = join(root, 'test-results');
-const chromiumPath = process.env.SIGHTLINE_CHROMIUM ?? '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
 const KITTI = fixture('kitti_object_vis', 'training');
 const SENSOR = 'image_2';
-const skipReason = !hasChromium ? `no Chromium at ${chromiumPath} (apt-get install chromium, or set SIGHTLINE_CHROMIUM)` : !hasFixtures ? fixturesSkipReason : null;
+const skipReason = chromiumSkipReason ?? (hasFixtures ? null : fixturesSkipReason);
 if (skipReason) console.warn(`[labels e2e] skipped: ${skipReason}`);
 
 interface HookLabel {
@@ -75,12 +70,6 @@ declare const window: {
     ext: { labels(): LabelsHook };
   };
 };
-
-async function callApi<T>(server: TestServer, method: string, input: unknown): Promise<T> {
-  const response = await fetch(`${server.url}/api/call/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
-  if (!response.ok) throw new Error(`${method}: HTTP ${response.status} ${await response.text()}`);
-  return decodeWire<T>(await response.arrayBuffer());
-}
 
 interface EventRow {
   id: number;
@@ -131,7 +120,7 @@ describe.skipIf(skipReason !== null)('2D label editing in the camera panel', () 
   }
 
   beforeAll(async () => {
-    mkdirSync(results, { recursive: true });
+    mkdirSync(screenshotsDir, { recursive: true });
     staticDir = mkdtempSync(join(tmpdir(), 'sightline-labels-renderer-'));
     const t0 = performance.now();
     server = await startTestServer([], { staticDir });
@@ -140,26 +129,17 @@ describe.skipIf(skipReason !== null)('2D label editing in the camera panel', () 
     const run = await callApi<{ runId: number }>(server, 'startRun', { logId: info.id, modelId: 'centernet-coco', device: 'cpu', frameRange: { start: 0, end: 1 } });
     runId = run.runId;
     const [, b] = await Promise.all([
-      build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir: staticDir, emptyOutDir: true, sourcemap: false } }),
-      chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-dev-shm-usage'] }),
+      buildRendererInto(staticDir),
+      launchChromium(),
       ensureDist(),
     ]);
     browser = b;
     timings.build = performance.now() - t0;
-    for (let status = ''; status !== 'done'; ) {
-      const r = await callApi<{ status: string; error: string | null }>(server, 'getRun', { runId });
-      if (r.status === 'failed' || r.status === 'cancelled') throw new Error(`CenterNet run ${r.status}: ${r.error}`);
-      status = r.status;
-      if (status !== 'done') await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await waitForRun(server, runId);
     timings.runDone = performance.now() - t0;
     db = new Database(server.dbPath, { readonly: true, fileMustExist: true });
 
-    page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) problems.push(`console.error: ${message.text()}`);
-    });
+    page = await newCollectingPage(browser, problems, { viewport: { width: 1500, height: 1000 } });
     await page.goto(server.url);
     await page.waitForFunction((id) => window.__sightline?.state().logId === id, info.id, { timeout: 30_000 });
     await page.waitForFunction(() => window.__sightline!.waitPainted(0, ['camera'], 20_000));
@@ -169,8 +149,8 @@ describe.skipIf(skipReason !== null)('2D label editing in the camera panel', () 
     db?.close();
     await browser?.close();
     await server?.close();
-    if (staticDir) rmSync(staticDir, { recursive: true, force: true });
-    if (Object.keys(timings).length) console.log(`[labels e2e] timings (ms): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])))}`);
+    removeDirs(staticDir);
+    logTimings('labels e2e', timings);
   });
 
   it('creates a working set from ground truth and drags a box corner: one update event, exact before/after, 3D kept, audit chain intact', async () => {
@@ -207,7 +187,7 @@ describe.skipIf(skipReason !== null)('2D label editing in the camera panel', () 
     await page.waitForFunction((id) => window.__sightline!.ext.labels().labels.find((l) => l.id === id)?.revision === 2, person.id);
     await idle();
     timings.dragToStored = performance.now() - t0;
-    await page.screenshot({ path: join(results, 'labels-dragged.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'labels-dragged.png') });
 
     const moved = (await labels()).labels.find((l) => l.id === person.id)!;
     // Only the corner moved, by the drag in image pixels (pointer positions are whole CSS pixels).
@@ -316,7 +296,7 @@ describe.skipIf(skipReason !== null)('2D label editing in the camera panel', () 
     const event = lastEvent();
     expect(event.kind).toBe('accept');
     expect(event.detection_id).toBe(accepted.sourceDetectionId);
-    await page.screenshot({ path: join(results, 'labels-accepted.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'labels-accepted.png') });
   });
 
   it('refuses a drag whose label changed meanwhile in another window, with the server message, then shows the stored box', async () => {
@@ -341,7 +321,7 @@ describe.skipIf(skipReason !== null)('2D label editing in the camera panel', () 
     // Nothing of the stale drag was written; the window shows the other window's box.
     expect(lastEvent().after_json && (JSON.parse(lastEvent().after_json!) as LabelValue).box2d).toEqual(elsewhere);
     expect((await labels()).labels.find((l) => l.id === person.id)!.box2d).toEqual(elsewhere);
-    await page.screenshot({ path: join(results, 'labels-conflict.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'labels-conflict.png') });
     expect(problems).toEqual([]);
   });
   it('interpolates a track between two keyframes from the track section: the frame between gets the blended box', async () => {

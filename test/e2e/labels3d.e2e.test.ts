@@ -6,26 +6,21 @@
 // (BEV IoU with the ground truth); a 3D box from its 2D box's frustum; its top raised in the side view;
 // a new box from the lidar cluster under a click; undo restores the exact boxes. Screenshots land in test-results/.
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeWire } from '../../src/api/wire.js';
 import { bevIoU } from '../../src/labels/fit.js';
 import { wrapAngle } from '../../src/labels/geometry.js';
 import type { LabelBox2D, LabelBox3D, LabelValue } from '../../src/labels/model.js';
 import type { LogInfo } from '../../src/logs/model.js';
+import { buildRendererInto, callApi, chromiumSkipReason, launchChromium, newCollectingPage, removeDirs, screenshotsDir } from '../helpers/browser.js';
 import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const results = join(root, 'test-results');
-const chromiumPath = process.env.SIGHTLINE_CHROMIUM ?? '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
 const KITTI = fixture('kitti_object_extra', 'training');
-const skipReason = !hasChromium ? `no Chromium at ${chromiumPath} (apt-get install chromium, or set SIGHTLINE_CHROMIUM)` : !hasFixtures ? fixturesSkipReason : null;
+const skipReason = chromiumSkipReason ?? (hasFixtures ? null : fixturesSkipReason);
 if (skipReason) console.warn(`[labels3d e2e] skipped: ${skipReason}`);
 
 type Vec3 = [number, number, number];
@@ -67,12 +62,6 @@ declare const window: {
     ext: { labels(): LabelsHook; scene3dEdit(): EditHook; sceneEgoToPage(p: Vec3): Point | null };
   };
 };
-
-async function callApi<T>(server: TestServer, method: string, input: unknown): Promise<T> {
-  const response = await fetch(`${server.url}/api/call/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
-  if (!response.ok) throw new Error(`${method}: HTTP ${response.status} ${await response.text()}`);
-  return decodeWire<T>(await response.arrayBuffer());
-}
 
 interface EventRow {
   id: number;
@@ -125,21 +114,17 @@ describe.skipIf(skipReason !== null)('3D label editing in the scene panel', () =
   }
 
   beforeAll(async () => {
-    mkdirSync(results, { recursive: true });
+    mkdirSync(screenshotsDir, { recursive: true });
     staticDir = mkdtempSync(join(tmpdir(), 'sightline-labels3d-renderer-'));
     server = await startTestServer([], { staticDir });
     info = await callApi<LogInfo>(server, 'openLog', { path: KITTI });
     const [, b] = await Promise.all([
-      build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir: staticDir, emptyOutDir: true, sourcemap: false } }),
-      chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-dev-shm-usage'] }),
+      buildRendererInto(staticDir),
+      launchChromium(),
     ]);
     browser = b;
     db = new Database(server.dbPath, { readonly: true, fileMustExist: true });
-    page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) problems.push(`console.error: ${message.text()}`);
-    });
+    page = await newCollectingPage(browser, problems, { viewport: { width: 1500, height: 1000 } });
     await page.goto(server.url);
     await page.waitForFunction((id) => window.__sightline?.state().logId === id, info.id, { timeout: 30_000 });
     await page.waitForFunction(() => window.__sightline!.waitPainted(0, ['scene'], 20_000));
@@ -149,7 +134,7 @@ describe.skipIf(skipReason !== null)('3D label editing in the scene panel', () =
     db?.close();
     await browser?.close();
     await server?.close();
-    if (staticDir) rmSync(staticDir, { recursive: true, force: true });
+    removeDirs(staticDir);
   });
 
   it('selects a car box with a click in bird’s-eye view and drags it: one update event, box3d moved by the dragged metres, box2d kept', async () => {
@@ -183,7 +168,7 @@ describe.skipIf(skipReason !== null)('3D label editing in the scene panel', () =
     await drag(center, await toPage(target));
     await waitRevision(car.revision + 1);
     await idle();
-    await page.screenshot({ path: join(results, 'labels3d-dragged.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'labels3d-dragged.png') });
 
     const moved = await current();
     // Pointer positions are whole CSS pixels: about 0.1 m each at this zoom.
@@ -225,7 +210,7 @@ describe.skipIf(skipReason !== null)('3D label editing in the scene panel', () =
     expect(turned.center).toEqual(box.center);
     expect(turned.size).toEqual(box.size);
     expect(lastEvent().kind).toBe('update');
-    await page.screenshot({ path: join(results, 'labels3d-rotated.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'labels3d-rotated.png') });
 
     await blur();
     await page.keyboard.press(',');
@@ -250,7 +235,7 @@ describe.skipIf(skipReason !== null)('3D label editing in the scene panel', () =
     expect(fitted.box3d).not.toEqual(start.box3d);
     expect(fitted.box2d).toEqual(start.box2d);
     expect(JSON.parse(lastEvent().after_json!).box3d).toEqual(fitted.box3d);
-    await page.screenshot({ path: join(results, 'labels3d-fitted.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'labels3d-fitted.png') });
     await undoTo(start.box3d!);
   });
 
@@ -280,7 +265,7 @@ describe.skipIf(skipReason !== null)('3D label editing in the scene panel', () =
     await waitRevision(start.revision + 1);
     await idle();
     const raised = (await current()).box3d!;
-    await page.screenshot({ path: join(results, 'labels3d-side.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'labels3d-side.png') });
     expect(Math.abs(raised.size[2] - (box.size[2] + lift))).toBeLessThan(0.1);
     expect(raised.center[2] - raised.size[2] / 2).toBeCloseTo(box.center[2] - box.size[2] / 2, 9);
     expect(raised.center.slice(0, 2)).toEqual(box.center.slice(0, 2));
@@ -308,7 +293,7 @@ describe.skipIf(skipReason !== null)('3D label editing in the scene panel', () =
     expect(bevIoU(created.box3d!, other.box3d!)).toBeGreaterThan(0.5);
     expect(lastEvent().kind).toBe('create');
     expect((await editor()).tool).toBe('select');
-    await page.screenshot({ path: join(results, 'labels3d-cluster.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'labels3d-cluster.png') });
     expect(problems).toEqual([]);
   });
 });

@@ -4,27 +4,22 @@
 // drawn and filtered by the score slider; 1,000 frame steps without memory growth; layout
 // persistence; the 1–9 / b / ? shortcuts; the demo's driven path and sweep accumulation.
 // Screenshots land in test-results/.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeWire } from '../../src/api/wire.js';
 import { ModelRegistry } from '../../src/infer/registry.js';
 import type { FramePlan } from '../../src/api/contract.js';
 import type { FrameData, LogInfo } from '../../src/logs/model.js';
+import { buildRendererInto, callApi, chromiumSkipReason, launchChromium, newCollectingPage, removeDirs, screenshotsDir } from '../helpers/browser.js';
 import { demoLogPath } from '../helpers/demo.js';
 import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const results = join(root, 'test-results');
-const chromiumPath = process.env.SIGHTLINE_CHROMIUM ?? '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
 const KITTI_OBJECT = fixture('kitti_object_vis', 'training');
 const KITTI_RAW = fixture('kitti_raw_2011_09_26_sfnd');
-const skipReason = !hasChromium ? `no Chromium at ${chromiumPath} (apt-get install chromium, or set SIGHTLINE_CHROMIUM)` : !hasFixtures ? fixturesSkipReason : null;
+const skipReason = chromiumSkipReason ?? (hasFixtures ? null : fixturesSkipReason);
 if (skipReason) console.warn(`[review e2e] skipped: ${skipReason}`);
 
 // Browser globals used inside page.evaluate callbacks (the test tsconfig has no DOM lib).
@@ -190,12 +185,6 @@ async function changedSince(page: Page, selector: string, name: string): Promise
 
 const near = (c: [number, number, number], target: [number, number, number], tolerance = 60) => Math.abs(c[0] - target[0]) + Math.abs(c[1] - target[1]) + Math.abs(c[2] - target[2]) <= tolerance;
 
-async function callApi<T>(server: TestServer, method: string, input: unknown): Promise<T> {
-  const response = await fetch(`${server.url}/api/call/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
-  if (!response.ok) throw new Error(`${method}: HTTP ${response.status} ${await response.text()}`);
-  return decodeWire<T>(await response.arrayBuffer());
-}
-
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
@@ -209,7 +198,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
   const problems: string[] = [];
 
   beforeAll(async () => {
-    mkdirSync(results, { recursive: true });
+    mkdirSync(screenshotsDir, { recursive: true });
     // A private workspace home whose model registry also has a segmentation model (for masks).
     home = mkdtempSync(join(tmpdir(), 'sightline-review-home-'));
     process.env.SIGHTLINE_HOME = home;
@@ -235,15 +224,11 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
       }),
     );
     await ModelRegistry.open(home).add(onnx, manifestPath);
-    // A private build of the current renderer sources: never stale, never racing other tests over dist/.
     staticDir = mkdtempSync(join(tmpdir(), 'sightline-review-renderer-'));
     const [, b] = await Promise.all([
-      build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir: staticDir, emptyOutDir: true, sourcemap: false } }),
-      chromium.launch({
-        executablePath: chromiumPath,
-        // Software WebGL (SwiftShader): CI machines have no GPU. Precise heap numbers and gc() for the memory check.
-        args: ['--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', '--disable-dev-shm-usage', '--enable-precise-memory-info', '--js-flags=--expose-gc'],
-      }),
+      buildRendererInto(staticDir),
+      // Precise heap numbers and gc() for the memory check.
+      launchChromium(['--ignore-gpu-blocklist', '--enable-precise-memory-info', '--js-flags=--expose-gc']),
     ]);
     browser = b;
     server = await startTestServer([], { staticDir });
@@ -252,17 +237,12 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.close();
-    if (staticDir) rmSync(staticDir, { recursive: true, force: true });
-    if (home) rmSync(home, { recursive: true, force: true });
+    removeDirs(staticDir, home);
   });
 
   async function openPage(logPath: string, viewport = { width: 1280, height: 720 }): Promise<{ page: Page; info: LogInfo }> {
     const info = await callApi<LogInfo>(server, 'openLog', { path: logPath });
-    const page = await browser.newPage({ viewport });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' || /Content Security Policy/i.test(message.text())) problems.push(`console.${message.type()}: ${message.text()}`);
-    });
+    const page = await newCollectingPage(browser, problems, { viewport, failedLoads: true, csp: true });
     await page.goto(server.url);
     await showLog(page, logPath, info.id);
     return { page, info };
@@ -339,7 +319,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
       return hits / edge.length;
     };
     const blueWith = await edgeInClassColour();
-    await page.screenshot({ path: join(results, 'review-kitti-gt.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-kitti-gt.png') });
     await page.keyboard.press('1');
     await settle(page);
     const blueWithout = await edgeInClassColour();
@@ -368,7 +348,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
     const changed = await changedSince(page, canvas, 'no-lidar');
     console.log(`[review e2e] lidar projection changed ${(changed * 100).toFixed(1)}% of the camera canvas`);
     expect(changed).toBeGreaterThan(0.02);
-    await page.screenshot({ path: join(results, 'review-kitti-lidar.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-kitti-lidar.png') });
 
     // Frame 000001: DontCare regions are drawn (hatched), and the hover card names a box.
     await seek(page, 1, ['camera']);
@@ -380,7 +360,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
     const box = (await page.locator(canvas).boundingBox())!;
     await page.mouse.move(box.x + snap1.transform.ox + ((truck.x1 + truck.x2) / 2) * snap1.transform.s, box.y + snap1.transform.oy + ((truck.y1 + truck.y2) / 2) * snap1.transform.s);
     await expect.poll(() => page.getByTestId('camera-tooltip').textContent()).toContain('Truck');
-    await page.screenshot({ path: join(results, 'review-kitti-hover.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-kitti-hover.png') });
 
     // The labels table sorts by distance; a row click selects that box in every panel.
     await page.getByTestId('sort-distance').click();
@@ -395,7 +375,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
     await page.locator('.panel[data-panel="camera"] [data-testid="panel-header"]').dblclick();
     await page.getByTestId('selection-card').waitFor({ state: 'visible' }); // the selected truck's attributes in 3D
     expect(await page.getByTestId('selection-card').textContent()).toContain('occluded');
-    await page.screenshot({ path: join(results, 'review-kitti-selected.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-kitti-selected.png') });
     await seek(page, 2);
     const scene = await sceneSnapshot(page);
     expect(scene.gtBoxes).toBe(2);
@@ -425,7 +405,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
     const low = await cameraSnapshot(page, 'image_2');
     const lowDetections = low.boxes2d.filter((b) => b.kind === 'detection');
     await rememberCanvas(page, canvas, 'low-threshold');
-    await page.screenshot({ path: join(results, 'review-kitti-detections.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-kitti-detections.png') });
     expect(lowDetections.length).toBeGreaterThan(1);
     expect(lowDetections.every((d) => (d.score ?? 0) >= 0.2)).toBe(true);
     const person = lowDetections.find((d) => d.label === 'pedestrian');
@@ -457,7 +437,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
     await page.locator(`[data-testid="detection-row"][data-id="${person!.id}"]`).click();
     expect((await state(page)).layers.detections).toBe(true);
     await expect.poll(async () => (await page.evaluate(() => window.__sightline!.state().selection))?.id).toBe(person!.id);
-    await page.screenshot({ path: join(results, 'review-kitti-run-selected.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-kitti-run-selected.png') });
 
     // A segmentation run on frame 1 (a road; started through the API, picked up by the UI from its
     // progress events): its masks are drawn with the class legend, and the opacity slider changes them.
@@ -480,7 +460,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
     expect(opacityChange).toBeGreaterThan(0.03);
     await page.getByTestId('mask-opacity').fill('0.45');
     await settle(page);
-    await page.screenshot({ path: join(results, 'review-kitti-masks.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-kitti-masks.png') });
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -548,7 +528,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
     expect(after.textures).toBe(before.textures);
     expect(after.programs).toBe(before.programs);
     if (before.jsHeapUsed !== null && after.jsHeapUsed !== null) expect(after.jsHeapUsed - before.jsHeapUsed).toBeLessThan(16e6);
-    await page.screenshot({ path: join(results, 'review-kitti-raw-stepped.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-kitti-raw-stepped.png') });
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -564,13 +544,13 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
     await page.mouse.down();
     await page.mouse.move(from.x + 80, from.y + from.height / 2, { steps: 4 });
     await page.mouse.move(to.x + to.width / 2, to.y + to.height / 2, { steps: 8 });
-    await page.screenshot({ path: join(results, 'review-layout-dragging.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-layout-dragging.png') });
     await page.mouse.up();
     expect(await firstPanel()).toBe('scene');
     await page.reload();
     await showLog(page, KITTI_OBJECT, (await callApi<LogInfo>(server, 'openLog', { path: KITTI_OBJECT })).id);
     expect(await firstPanel()).toBe('scene');
-    await page.screenshot({ path: join(results, 'review-layout-restored.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-layout-restored.png') });
 
     // 1–9 toggle the layers, in the order of the layer table.
     await page.mouse.move(5, 400);
@@ -597,7 +577,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
     expect((await sceneSnapshot(page)).viewMode).toBe('birdseye');
     expect(await page.locator('.scene-panel').getAttribute('data-view-mode')).toBe('birdseye');
     expect(await changedSince(page, scene, 'chase')).toBeGreaterThan(0.02);
-    await page.screenshot({ path: join(results, 'review-birdseye.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-birdseye.png') });
     await page.keyboard.press('b');
 
     // ?: the help overlay lists every shortcut, the layer keys included.
@@ -609,7 +589,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
       expect(text).toContain(entry);
     }
     for (let k = 1; k <= 9; k++) expect(await help.locator('kbd', { hasText: new RegExp(`^${k}$`) }).count()).toBe(1);
-    await page.screenshot({ path: join(results, 'review-help.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-help.png') });
     await page.keyboard.press('?');
     await help.waitFor({ state: 'detached' });
     expect(problems).toEqual([]);
@@ -654,13 +634,13 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
     expect(planned.boxes2d.some((b) => b.intrudes)).toBe(true);
     expect((await sceneSnapshot(page)).pathSegments).toBeGreaterThan(reference!.segments);
     await expect.poll(async () => Number(await page.getByTestId('timeline-markers').getAttribute('data-count'))).toBeGreaterThan(0);
-    await page.screenshot({ path: join(results, 'review-demo-plan.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-demo-plan.png') });
 
     // Timeline: hovering previews a frame (a small image, fetched without lidar); shift-drag selects a range.
     const bar = (await page.getByTestId('scrub-bar').boundingBox())!;
     await page.mouse.move(bar.x + bar.width * 0.5, bar.y + bar.height / 2);
     await page.getByTestId('scrub-thumbnail').waitFor({ state: 'visible', timeout: 15_000 });
-    await page.screenshot({ path: join(results, 'review-timeline-preview.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-timeline-preview.png') });
     await page.keyboard.down('Shift');
     await page.mouse.down();
     await page.mouse.move(bar.x + bar.width * 0.8, bar.y + bar.height / 2, { steps: 5 });
@@ -689,7 +669,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
     await seek(page, 11);
     await expect.poll(async () => (await sceneSnapshot(page)).pastSweeps, { timeout: 15_000 }).toBe(2);
     await settle(page);
-    await page.screenshot({ path: join(results, 'review-demo-accumulated.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-demo-accumulated.png') });
 
     // Colour modes repaint the cloud.
     const scene = '[data-testid="scene-canvas"]';
@@ -700,7 +680,7 @@ describe.skipIf(!!skipReason)('review UI on real data', () => {
     expect(await changedSince(page, scene, 'height')).toBeGreaterThan(0.01);
     await page.getByTestId('color-mode').selectOption('distance');
     await settle(page);
-    await page.screenshot({ path: join(results, 'review-demo-distance.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'review-demo-distance.png') });
     await page.getByTestId('accumulate').selectOption('1');
     await page.getByTestId('color-mode').selectOption('height');
     expect(problems).toEqual([]);

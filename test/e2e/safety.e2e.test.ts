@@ -11,33 +11,27 @@
 // 3. A detection of an imported run (no model behind it) says why it cannot be explained, without a
 //    refused call. Screenshots land in test-results/.
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import sharp from 'sharp';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DetectionEntry } from '../../src/api/contract.js';
-import { decodeWire } from '../../src/api/wire.js';
 import type { SaliencyMap } from '../../src/explain/index.js';
 import { boxIoU } from '../../src/infer/index.js';
 import type { LogInfo } from '../../src/logs/model.js';
 import type { SafetyAuditDetail } from '../../src/safety/index.js';
+import { buildRendererInto, callApi, chromiumSkipReason, launchChromium, logTimings, newCollectingPage, removeDirs, screenshotsDir, waitForRun } from '../helpers/browser.js';
 import { ensureDist } from '../helpers/build.js';
 import { demoLogPath } from '../helpers/demo.js';
 import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const results = join(root, 'test-results');
-const chromiumPath = process.env.SIGHTLINE_CHROMIUM ?? '/usr/bin/chromium';
-const hasChromium = existsSync(chromiumPath);
 const KITTI = fixture('kitti_object_extra', 'training');
 const SENSOR = 'image_2';
-const chromiumSkip = hasChromium ? null : `no Chromium at ${chromiumPath} (apt-get install chromium, or set SIGHTLINE_CHROMIUM)`;
-const kittiSkip = chromiumSkip ?? (hasFixtures ? null : fixturesSkipReason);
-if (chromiumSkip) console.warn(`[safety e2e] skipped: ${chromiumSkip}`);
+const kittiSkip = chromiumSkipReason ?? (hasFixtures ? null : fixturesSkipReason);
+if (chromiumSkipReason) console.warn(`[safety e2e] skipped: ${chromiumSkipReason}`);
 else if (kittiSkip) console.warn(`[safety e2e] saliency part skipped: ${kittiSkip}`);
 
 /** The demo's stalled car (ground-truth track "1") reaches the braking horizon only under comfort braking in 5 s. */
@@ -92,28 +86,9 @@ declare const window: {
   };
 };
 
-async function callApi<T>(server: TestServer, method: string, input: unknown): Promise<T> {
-  const response = await fetch(`${server.url}/api/call/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(input) });
-  if (!response.ok) throw new Error(`${method}: HTTP ${response.status} ${await response.text()}`);
-  return decodeWire<T>(await response.arrayBuffer());
-}
-
-async function waitRunDone(server: TestServer, runId: number): Promise<void> {
-  for (;;) {
-    const r = await callApi<{ status: string; error: string | null }>(server, 'getRun', { runId });
-    if (r.status === 'done') return;
-    if (r.status === 'failed' || r.status === 'cancelled') throw new Error(`run ${runId} ${r.status}: ${r.error}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 /** One page on a server, its page errors and the panels' refused calls collected. */
 async function openPage(browser: Browser, server: TestServer, logId: string, problems: string[]): Promise<Page> {
-  const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !/Failed to load resource/.test(message.text())) problems.push(`console.error: ${message.text()}`);
-  });
+  const page = await newCollectingPage(browser, problems, { viewport: { width: 1500, height: 1000 } });
   page.on('response', (response) => {
     const method = /\/api\/call\/(\w+)/.exec(response.url())?.[1];
     if (response.status() >= 400 && method && OWN_METHODS.test(method)) problems.push(`HTTP ${response.status()} ${method}`);
@@ -130,12 +105,12 @@ let ready: Promise<void> | null = null;
 const timings: Record<string, number> = {};
 function prepare(): Promise<void> {
   if (!ready) {
-    mkdirSync(results, { recursive: true });
+    mkdirSync(screenshotsDir, { recursive: true });
     staticDir = mkdtempSync(join(tmpdir(), 'sightline-safety-renderer-'));
     const t0 = performance.now();
     ready = Promise.all([
-      build({ configFile: join(root, 'vite.config.ts'), logLevel: 'warn', build: { outDir: staticDir, emptyOutDir: true, sourcemap: false } }),
-      chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--disable-dev-shm-usage'] }),
+      buildRendererInto(staticDir),
+      launchChromium(),
       ensureDist(),
     ]).then(([, b]) => {
       browser = b;
@@ -147,11 +122,11 @@ function prepare(): Promise<void> {
 
 afterAll(async () => {
   await browser?.close();
-  if (staticDir) rmSync(staticDir, { recursive: true, force: true });
-  if (Object.keys(timings).length) console.log(`[safety e2e] timings (ms): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])))}`);
+  removeDirs(staticDir);
+  logTimings('safety e2e', timings);
 });
 
-describe.skipIf(!!chromiumSkip)('safety audit from the UI on the demo drive', () => {
+describe.skipIf(!!chromiumSkipReason)('safety audit from the UI on the demo drive', () => {
   let server: TestServer;
   let page: Page;
   let info: LogInfo;
@@ -184,7 +159,7 @@ describe.skipIf(!!chromiumSkip)('safety audit from the UI on the demo drive', ()
   afterAll(async () => {
     await page?.close();
     await server?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
+    removeDirs(work);
   });
 
   it('audits the run from the UI with comfort braking: the miss rows are the API audit\'s, a row seeks to its frame, the misses mark the timeline', async () => {
@@ -253,7 +228,7 @@ describe.skipIf(!!chromiumSkip)('safety audit from the UI on the demo drive', ()
     expect(s.selection).toMatchObject({ kind: 'box3d', trackId: STALLED });
     await page.waitForFunction((i) => window.__sightline!.state().paintedFrame.camera === i, miss.entryFrame.frameIndex, { timeout: 15_000 });
     await page.getByTestId('safety-result').scrollIntoViewIfNeeded();
-    await page.screenshot({ path: join(results, 'safety-audit.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'safety-audit.png') });
     expect(problems).toEqual([]);
   });
 });
@@ -323,7 +298,7 @@ describe.skipIf(!!kittiSkip)('saliency from the UI on KITTI 000134', () => {
       writeFileSync(join(resultsDir, file), lines.map((l) => `${l.trim()} 0.90`).join('\n') + '\n');
     }
     importedRunId = (await callApi<{ run: { id: number } }>(server, 'importLabels', { logId, format: 'kitti', path: resultsDir, as: 'run', name: 'imported kitti' })).run.id;
-    await Promise.all([building, waitRunDone(server, runId)]);
+    await Promise.all([building, waitForRun(server, runId)]);
     timings.centernetRun = performance.now() - t0;
     frameId = (await callApi<Array<{ id: string }>>(server, 'listFrames', { logId }))[1]!.id;
     // The target: the run's car detection on a clearly visible labelled car (unoccluded, >= 25 px tall).
@@ -353,7 +328,7 @@ describe.skipIf(!!kittiSkip)('saliency from the UI on KITTI 000134', () => {
     db?.close();
     await page?.close();
     await server?.close();
-    if (work) rmSync(work, { recursive: true, force: true });
+    removeDirs(work);
   });
 
   it('explains a CenterNet car from the UI: progress, the heatmap over the box, its peak inside it, then the cache answers; the toggle hides it', async () => {
@@ -406,7 +381,7 @@ describe.skipIf(!!kittiSkip)('saliency from the UI on KITTI 000134', () => {
     const change = meanAbsDiff(before, painted);
     console.log(`[safety e2e] heatmap: mean pixel change ${change.toFixed(1)} inside the box; peak (${map.peak.x.toFixed(0)}, ${map.peak.y.toFixed(0)}) drop ${map.peak.value.toFixed(3)}, ${map.passes} passes`);
     expect(change).toBeGreaterThan(8);
-    await page.screenshot({ path: join(results, 'saliency-heatmap.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'saliency-heatmap.png') });
 
     // Asked again: the cache answers, no task, no new row.
     await page.getByTestId('saliency-explain').click();
@@ -421,7 +396,7 @@ describe.skipIf(!!kittiSkip)('saliency from the UI on KITTI 000134', () => {
     await page.getByTestId('saliency-visible').uncheck();
     await page.waitForFunction(() => !window.__sightline!.ext.saliency().visible);
     await expect.poll(async () => meanAbsDiff(before, await boxPixels(box)), { timeout: 5_000 }).toBeLessThan(change / 10);
-    await page.screenshot({ path: join(results, 'saliency-hidden.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'saliency-hidden.png') });
     await page.getByTestId('saliency-visible').check();
     expect(problems).toEqual([]);
   });
@@ -437,7 +412,7 @@ describe.skipIf(!!kittiSkip)('saliency from the UI on KITTI 000134', () => {
     expect((await saliency()).problem).toMatch(/No 2D detection model/);
     expect(mapRows()).toBe(rows);
     await page.getByTestId('explain-problem').scrollIntoViewIfNeeded();
-    await page.screenshot({ path: join(results, 'saliency-imported.png') });
+    await page.screenshot({ path: join(screenshotsDir, 'saliency-imported.png') });
 
     // A fresh window with no explained detection yet says the same.
     const fresh = await openPage(browser, server, logId, problems);
