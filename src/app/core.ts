@@ -21,7 +21,7 @@ import { ModelRegistry } from '../infer/registry.js';
 import type { DriveLog, FrameInclude } from '../logs/driveLog.js';
 import { LogError } from '../logs/errors.js';
 import type { Box3D, FrameData, FrameStub, LogInfo, Vec3 } from '../logs/model.js';
-import { PlanCache, planFrameCached, type CorridorIntrusion, type PlannedFrame } from '../plan/index.js';
+import { hashPlanInputs, PlanCache, planFrameOffThread, type CorridorIntrusion, type PlanFrameOptions, type PlannedFrame } from '../plan/index.js';
 import { detectLog, logIdFromFingerprint, LogNotFoundError, openDriveLog, sha256File } from '../logs/open.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { getLogRecord, listRecentLogs, recordLogOpened, setLogSha256 } from '../store/logs.js';
@@ -51,6 +51,8 @@ export class SightlineCore {
   readonly registryDir?: string;
   private readonly runs = new Map<number, RunHandle>();
   private readonly plans = new PlanCache<PlannedFrame>(256);
+  /** Plans being computed, by cache key: a second request for the same frame waits for the first. */
+  private readonly plansInFlight = new Map<string, Promise<PlannedFrame>>();
 
   constructor(options: CoreOptions) {
     this.db = openDatabase(options.dbPath);
@@ -132,6 +134,25 @@ export class SightlineCore {
     return this.logs.get(logId)?.info;
   }
 
+  /** A frame's plan from the cache, else computed on the planner's worker thread (once per frame and inputs). */
+  private async planCached(frame: FrameData, options: PlanFrameOptions): Promise<PlannedFrame> {
+    const inputs = hashPlanInputs(options);
+    const cached = this.plans.get(frame.id, inputs);
+    if (cached) return cached;
+    const key = PlanCache.key(frame.id, inputs);
+    let pending = this.plansInFlight.get(key);
+    if (!pending) {
+      pending = planFrameOffThread(frame, options)
+        .then((plan) => {
+          this.plans.set(frame.id, inputs, plan);
+          return plan;
+        })
+        .finally(() => this.plansInFlight.delete(key));
+      this.plansInFlight.set(key, pending);
+    }
+    return pending;
+  }
+
   /** The planner's reference path for one frame; obstacles from the log's ground truth or a run's 3D detections. */
   async getPlan(logId: string, index: number, runId?: number): Promise<FramePlan> {
     const frame = await this.getFrame(logId, index, { cameras: false, lidar: true });
@@ -143,7 +164,7 @@ export class SightlineCore {
           : [],
       );
     }
-    const plan = planFrameCached(this.plans, frame, { obstacles, movingObstacles: 'follow' });
+    const plan = await this.planCached(frame, { obstacles, movingObstacles: 'follow' });
     const finite = (v: number | undefined) => (v !== undefined && Number.isFinite(v) ? v : null);
     const intrusion = (i: CorridorIntrusion): PlanIntrusion => ({
       obstacleId: i.obstacleId,

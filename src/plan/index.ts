@@ -50,4 +50,5 @@ export {
 } from './paths.js';
 export { PlanCache, hashPlanInputs } from './cache.js';
 export { isMovingBox, lidarToEgo, planFrame, planFrameCached, type PlanFrameOptions, type PlannedFrame } from './frame.js';
+export { planFrameOffThread } from './offThread.js';
 export { footprintCorners } from './geometry2d.js';
