@@ -411,6 +411,8 @@ describe.skipIf(!!kittiSkip)('saliency from the UI on KITTI 000134', () => {
     expect(await page.getByTestId('explain-problem').textContent()).toMatch(/No 2D detection model behind run 'imported kitti'/);
     expect((await saliency()).problem).toMatch(/No 2D detection model/);
     expect(mapRows()).toBe(rows);
+    // The car explained before stays on show, but Explain is off: it would explain that car, not this.
+    expect(await page.getByTestId('saliency-explain').isDisabled()).toBe(true);
     await page.getByTestId('explain-problem').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(screenshotsDir, 'saliency-imported.png') });
 

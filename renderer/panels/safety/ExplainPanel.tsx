@@ -88,7 +88,8 @@ export function ExplainPanel(): ReactNode {
         </label>
       </div>
       <div className="explain-actions">
-        <button className="primary" onMouseDown={noFocus} onClick={() => void controller.explain()} disabled={running} data-testid="saliency-explain">
+        {/* With a selection it cannot explain, the button would explain the older target shown above: off until a detection is selected. */}
+        <button className="primary" onMouseDown={noFocus} onClick={() => void controller.explain()} disabled={running || problem !== null} title={problem ?? undefined} data-testid="saliency-explain">
           {running ? 'Explaining…' : 'Explain (saliency)'}
         </button>
         {running && taskId && (
