@@ -27,7 +27,10 @@ function normalize(value: unknown): unknown {
 /** Fields that the Foxglove JSON encoding carries as base64 strings. */
 const JSON_BYTES_FIELDS = new Set(['data']);
 function jsonBytesReviver(key: string, value: unknown): unknown {
-  return JSON_BYTES_FIELDS.has(key) && typeof value === 'string' ? new Uint8Array(Buffer.from(value, 'base64')) : value;
+  if (!JSON_BYTES_FIELDS.has(key) || typeof value !== 'string') return value;
+  // A plain Uint8Array view of the decoded bytes (copying them again costs ~3 ms per MB).
+  const bytes = Buffer.from(value, 'base64');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 const textDecoder = new TextDecoder();
