@@ -7,7 +7,6 @@ import { createEvalHandlers } from '../eval/handlers.js';
 import type { ExplainMethodName } from '../explain/api.js';
 import { createExplainHandlers } from '../explain/handlers.js';
 import { createLabelHandlers } from '../labels/handlers.js';
-import { safetyMissRowsOfRun } from '../report/safetyMisses.js';
 import type { SafetyMethodName } from '../safety/api.js';
 import { createSafetyHandlers } from '../safety/handlers.js';
 import { softwareVersion } from '../version.js';
@@ -60,7 +59,7 @@ export function createHandlers(core: SightlineCore, context: HandlerContext): Ha
       onProgress: ({ logId, runId, done, total }) =>
         core.emit('progress', { taskId: `safety:${logId}:${runId}`, label: 'Safety audit', done, total, state: done >= total ? 'done' : 'running' }),
     }) as unknown as Pick<Handlers, SafetyMethodName>),
-    ...(createEvalHandlers({ db: core.db, actor: core.actor, logPath: (logId) => core.openLogInfo(logId)?.path, safetyMisses: (runId) => safetyMissRowsOfRun(core.db, runId) }) as unknown as Pick<Handlers, EvalMethodName>),
+    ...(createEvalHandlers({ db: core.db, actor: core.actor, logPath: (logId) => core.openLogInfo(logId)?.path }) as unknown as Pick<Handlers, EvalMethodName>),
     ...(createExplainHandlers({
       db: core.db,
       actor: core.actor,

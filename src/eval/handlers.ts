@@ -2,7 +2,7 @@
 // actor, where open logs live now) and spreads the result into its handler map.
 import type { Db } from '../store/db.js';
 import { dirname, join } from 'node:path';
-import { exportReport, readExportedReport, type SafetyMissRow } from '../report/index.js';
+import { exportReport, readExportedReport } from '../report/index.js';
 import type { EvalMethodInput, EvalMethodName } from './api.js';
 import { sliceFromQuery } from './queries.js';
 import type { EvaluationOptions } from './store/model.js';
@@ -15,8 +15,6 @@ export interface EvalHandlerDeps {
   logPath?(logId: string): string | undefined;
   /** Chromium for PDF reports (default SIGHTLINE_CHROMIUM or /usr/bin/chromium). */
   chromiumPath?: string;
-  /** The path-conflict audit's safety-critical misses of a run, once it exists (null: not run). */
-  safetyMisses?(runId: number): SafetyMissRow[] | null;
   /** Where reports go when the caller names no file (default: `reports/` beside the database). */
   reportsDir?: string;
 }
@@ -47,7 +45,7 @@ export function createEvalHandlers(deps: EvalHandlerDeps): Handlers {
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       const named = `run${run.id}-${i.evaluationId !== undefined ? `eval${i.evaluationId}-` : ''}${stamp}.${i.format ?? 'html'}`;
       const out = i.out ?? join(deps.reportsDir ?? join(dirname(deps.db.name), 'reports'), named);
-      return exportReport(deps.db, { ...i, out, actor: deps.actor, logPath: deps.logPath?.(run.logId), chromiumPath: deps.chromiumPath, safetyMisses: deps.safetyMisses?.(run.id) ?? null });
+      return exportReport(deps.db, { ...i, out, actor: deps.actor, logPath: deps.logPath?.(run.logId), chromiumPath: deps.chromiumPath });
     },
     readReportFile: async (i) => readExportedReport(deps.db, i.auditSeq),
   };

@@ -228,7 +228,7 @@ describe.skipIf(!hasFixtures)('objects behind PR points and confusion cells, on 
     expect(rows).toEqual([
       { frameId: at.frameId, frameIndex: at.frameIndex, objectId: 'gt:cyclist', label: 'Cyclist', reason: 'never detected in the driven corridor, 1 critical frame, TTC 1.6 s', distanceM: 14.2, ttcS: 1.6, sensorId: null, box2d: null },
     ]);
-    const handlers = createEvalHandlers({ db, actor, safetyMisses: (id) => safetyMissRowsOfRun(db, id) });
+    const handlers = createEvalHandlers({ db, actor });
     const exported = (await handlers.exportReport({ run: runId, against: setId, metric: 'coco' })) as { path: string };
     const html = readFileSync(exported.path, 'utf8');
     expect(html).toContain('never detected in the driven corridor, 1 critical frame, TTC 1.6 s');
