@@ -11,6 +11,7 @@ import type { Vec3 } from '../../src/logs/model.js';
 import { appStore, toggleLayer } from './appState.js';
 import type { Session } from './session.js';
 import { useSession } from '../app/sessionContext.js';
+import { followApp, perSession } from './sessionFollower.js';
 import { createStore, useStore } from './store.js';
 
 export type LabelRecord = MethodOutput<'listLabels'>[number];
@@ -26,6 +27,9 @@ export type UndoStacks = MethodOutput<'getUndoStacks'>;
 export type LabelPatch = Partial<Pick<LabelValue, 'class' | 'box2d' | 'box3d' | 'trackId' | 'attributes'>>;
 
 export type EditTool = 'select' | 'draw';
+
+/** One turn of the selected 3D boxes (`,` / `.` and the 3D toolbar's buttons). */
+export const ROTATE_STEP = (5 * Math.PI) / 180;
 
 /** Where a new working set comes from. */
 export type WorkingSetSource = { kind: 'groundTruth' } | { kind: 'set'; setId: number } | { kind: 'run'; runId: number };
@@ -335,9 +339,6 @@ export class LabelSessionController {
     });
   }
 
-  clearPreview(): void {
-    labelSessionStore.set({ preview: new Map() });
-  }
 
   dismissConflict(): void {
     labelSessionStore.set({ conflict: null, error: null });
@@ -394,10 +395,6 @@ export class LabelSessionController {
     return created;
   }
 
-  /** Moves or resizes a 2D box; the label's 3D box and other fields stay as stored. */
-  async updateBox(labelId: number, box2d: LabelBox2D): Promise<EditResult | undefined> {
-    return this.updateLabels([{ labelId, patch: { box2d: orderedBox(box2d) } }], 'move box');
-  }
 
   /** Moves or resizes a 3D box; the label's 2D box and other fields stay as stored. */
   async updateBox3d(labelId: number, box3d: LabelBox3D): Promise<EditResult | undefined> {
@@ -635,48 +632,28 @@ function uniqueName(sets: readonly LabelSetRecord[], base: string): string {
   for (let n = 2; ; n++) if (!taken.has(`${base} ${n}`)) return `${base} ${n}`;
 }
 
-let current: { session: Session; controller: LabelSessionController } | null = null;
-
 /** Follows the app: the open log's sets, the frame on screen (once the cursor rests), label changes. */
 function attach(session: Session): LabelSessionController {
   const controller = new LabelSessionController(session);
-  let logId: string | null = null;
-  let frameIndex = -1;
-  let stubs = appStore.get().stubs;
   let frame = appStore.get().frame;
-  let playing = appStore.get().playing;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const sync = () => {
-    const s = appStore.get();
-    const nextLog = s.log?.id ?? null;
-    if (nextLog !== logId) {
-      logId = nextLog;
-      void controller.loadSets(logId);
-    }
-    if (s.frameIndex !== frameIndex || s.stubs !== stubs || s.playing !== playing) {
-      frameIndex = s.frameIndex;
-      stubs = s.stubs;
-      playing = s.playing;
-      clearTimeout(timer);
-      if (!s.playing) timer = setTimeout(() => void controller.loadFrame(), 60);
-    }
-    if (s.frame !== frame) {
-      frame = s.frame;
-      if (frame) controller.learnClasses([...frame.data.labels2d.filter((b) => !b.ignore).map((b) => b.label), ...frame.data.labels3d.map((b) => b.label)]);
-    }
-  };
-  appStore.subscribe(sync);
-  // Attached during a component's render: store updates must wait until it is done.
-  queueMicrotask(sync);
+  followApp(
+    {
+      log: (logId) => void controller.loadSets(logId),
+      frameRested: () => void controller.loadFrame(),
+      changed: (s) => {
+        if (s.frame === frame) return;
+        frame = s.frame;
+        if (frame) controller.learnClasses([...frame.data.labels2d.filter((b) => !b.ignore).map((b) => b.label), ...frame.data.labels3d.map((b) => b.label)]);
+      },
+    },
+    60,
+  );
   session.api.on('labelsChanged', (event) => controller.onLabelsChanged(event));
   return controller;
 }
 
 /** The session's label editing controller (created and wired on first use). */
-export function labelSessionFor(session: Session): LabelSessionController {
-  if (current?.session !== session) current = { session, controller: attach(session) };
-  return current.controller;
-}
+export const labelSessionFor = perSession(attach);
 
 export function useLabelSession(): LabelSessionController {
   return labelSessionFor(useSession());
