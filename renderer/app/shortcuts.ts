@@ -1,7 +1,7 @@
 // The one shortcut table: the keyboard handler and the help overlay both read it, so the
 // documented keys are exactly the bound keys.
 import { appStore, toggleLayer, updateScene } from '../state/appState.js';
-import { labelSessionFor, labelSessionStore } from '../state/labelSession.js';
+import { labelSessionFor, labelSessionStore, ROTATE_STEP } from '../state/labelSession.js';
 import { LAYERS } from '../state/layers.js';
 import type { Session } from '../state/session.js';
 
@@ -61,7 +61,7 @@ export const SHORTCUTS: Shortcut[] = [
     description: 'Turn the selected 3D boxes 5° left / right',
     group: 'Labels',
     match: (e) => plain(e) && (e.key === ',' || e.key === '.'),
-    run: (s, e) => void labelSessionFor(s).rotateSelected3d(((e.key === ',' ? 5 : -5) * Math.PI) / 180),
+    run: (s, e) => void labelSessionFor(s).rotateSelected3d(e.key === ',' ? ROTATE_STEP : -ROTATE_STEP),
   },
   {
     keys: [['Esc']],

@@ -3,12 +3,11 @@
 // ±5° and a side view for the height handles.
 import type { ReactNode } from 'react';
 import { useApp } from '../../state/appState.js';
-import { useLabelSession, useLabelState } from '../../state/labelSession.js';
+import { ROTATE_STEP, useLabelSession, useLabelState } from '../../state/labelSession.js';
 import { LabelClassSelect } from '../labels/LabelClassSelect.js';
 import type { SceneTool } from './labelEditor3d.js';
 
 const noFocus = (e: React.MouseEvent) => e.preventDefault();
-export const ROTATE_STEP = (5 * Math.PI) / 180;
 
 export function SceneEditToolbar({ tool, onTool, onSideView }: { tool: SceneTool; onTool: (tool: SceneTool) => void; onSideView: () => void }): ReactNode {
   const controller = useLabelSession();

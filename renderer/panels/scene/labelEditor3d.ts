@@ -171,9 +171,6 @@ export class LabelEditor3D {
     this.onToolChange(tool);
   }
 
-  get currentTool(): SceneTool {
-    return this.tool;
-  }
 
   /** Whether the working set's labels of the frame on screen are editable here. */
   private editable(): boolean {
