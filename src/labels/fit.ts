@@ -10,10 +10,10 @@
 //   projection falls inside a 2D box and keeps their largest Euclidean cluster; a cluster fit grows
 //   the cluster around a picked point.
 import type { CameraIntrinsics, Pose, PointCloud, Vec3 } from '../logs/model.js';
-import { applyPose } from '../logs/transforms.js';
 import { clusterPoints, type ClusteringOptions } from '../infer/lidar/clustering.js';
 import { projectPointsToCamera } from '../infer/lidar/fusion.js';
 import { segmentGround } from '../infer/lidar/groundSegmentation.js';
+import { lidarToEgo } from '../plan/frame.js';
 import { wrapAngle } from './geometry.js';
 import type { LabelBox2D, LabelBox3D } from './model.js';
 
@@ -324,21 +324,9 @@ export function prepareFitCloud(cloud: Pick<PointCloud, 'positions' | 'count' | 
   // Mounting height from the extrinsic when the ego origin is on the ground; else the segmenter's default.
   const mountZ = cloud.extrinsic.translation[2];
   const ground = segmentGround(cloud.positions, cloud.count, mountZ > 0.3 && mountZ < 4 ? { sensorHeight: mountZ } : {});
-  const positions = new Float32Array(3 * cloud.count);
-  const identity = isIdentity(cloud.extrinsic);
   // Heights are along the sensor's z; for the usual level mounting that is the ego's z too.
-  for (let i = 0; i < cloud.count; i++) {
-    const p: Vec3 = [cloud.positions[3 * i]!, cloud.positions[3 * i + 1]!, cloud.positions[3 * i + 2]!];
-    const q = identity ? p : applyPose(cloud.extrinsic, p);
-    positions[3 * i] = q[0];
-    positions[3 * i + 1] = q[1];
-    positions[3 * i + 2] = q[2];
-  }
+  // lidarToEgo fills a buffer it reuses on the next call: keep a copy.
+  const positions = lidarToEgo(cloud).slice(0, 3 * cloud.count);
   return { positions, count: cloud.count, groundLabels: ground.labels, heights: ground.heights };
 }
 
-function isIdentity(pose: Pose): boolean {
-  const [x, y, z] = pose.translation;
-  const [qx, qy, qz] = pose.rotation;
-  return x === 0 && y === 0 && z === 0 && qx === 0 && qy === 0 && qz === 0;
-}

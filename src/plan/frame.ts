@@ -50,7 +50,7 @@ export interface PlannedFrame {
 let egoPoints = new Float32Array(0);
 
 /** The sweep's points in the ego frame, into a buffer reused by the next call (copy it to keep it). */
-export function lidarToEgo(cloud: PointCloud): Float32Array {
+export function lidarToEgo(cloud: Pick<PointCloud, 'positions' | 'count' | 'extrinsic'>): Float32Array {
   const n = cloud.count;
   if (egoPoints.length < 3 * n) egoPoints = new Float32Array(3 * n);
   const [qx, qy, qz, qw] = cloud.extrinsic.rotation;
