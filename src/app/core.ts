@@ -50,9 +50,8 @@ export class SightlineCore {
   private hashing = new Set<string>();
   readonly registryDir?: string;
   private readonly runs = new Map<number, RunHandle>();
-  private readonly plans = new PlanCache<PlannedFrame>(256);
-  /** Plans being computed, by cache key: a second request for the same frame waits for the first. */
-  private readonly plansInFlight = new Map<string, Promise<PlannedFrame>>();
+  /** Plans by frame and inputs, pending ones included: a second request for a frame waits for the first. */
+  private readonly plans = new PlanCache<Promise<PlannedFrame>>(256);
 
   constructor(options: CoreOptions) {
     this.db = openDatabase(options.dbPath);
@@ -135,22 +134,14 @@ export class SightlineCore {
   }
 
   /** A frame's plan from the cache, else computed on the planner's worker thread (once per frame and inputs). */
-  private async planCached(frame: FrameData, options: PlanFrameOptions): Promise<PlannedFrame> {
+  private planCached(frame: FrameData, options: PlanFrameOptions): Promise<PlannedFrame> {
     const inputs = hashPlanInputs(options);
-    const cached = this.plans.get(frame.id, inputs);
-    if (cached) return cached;
-    const key = PlanCache.key(frame.id, inputs);
-    let pending = this.plansInFlight.get(key);
-    if (!pending) {
-      pending = planFrameOffThread(frame, options)
-        .then((plan) => {
-          this.plans.set(frame.id, inputs, plan);
-          return plan;
-        })
-        .finally(() => this.plansInFlight.delete(key));
-      this.plansInFlight.set(key, pending);
-    }
-    return pending;
+    return this.plans.getOrCompute(frame.id, inputs, () =>
+      planFrameOffThread(frame, options).catch((error: unknown) => {
+        this.plans.delete(frame.id, inputs); // a failed plan is not remembered
+        throw error;
+      }),
+    );
   }
 
   /** The planner's reference path for one frame; obstacles from the log's ground truth or a run's 3D detections. */

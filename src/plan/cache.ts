@@ -49,6 +49,10 @@ export class PlanCache<V> {
     return value;
   }
 
+  delete(frameId: string, inputsHash: string): void {
+    this.entries.delete(PlanCache.key(frameId, inputsHash));
+  }
+
   /** Drops every entry of one frame (e.g. when its detections change). */
   invalidateFrame(frameId: string): void {
     const prefix = `${frameId}\u0000`;

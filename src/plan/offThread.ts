@@ -55,8 +55,10 @@ class PlanWorker {
   plan(frame: FrameData, options: PlanFrameOptions): Promise<PlannedFrame> {
     const worker = this.ensure();
     const id = this.nextId++;
-    // Only what the planner reads travels (the sweep is copied; the frame's cached arrays stay put).
-    const job: PlanJob = { id, frame: { ...frame, cameras: [] }, options };
+    // Only what the planner reads travels: positions, boxes and paths (the clone copies them; the
+    // frame's cached arrays stay put).
+    const lidar = frame.lidar && { ...frame.lidar, fields: {} };
+    const job: PlanJob = { id, frame: { ...frame, cameras: [], labels2d: [], lidar }, options };
     return new Promise<PlannedFrame>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       worker.ref();
