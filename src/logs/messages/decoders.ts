@@ -28,7 +28,7 @@ function normalize(value: unknown): unknown {
 const JSON_BYTES_FIELDS = new Set(['data']);
 function jsonBytesReviver(key: string, value: unknown): unknown {
   if (!JSON_BYTES_FIELDS.has(key) || typeof value !== 'string') return value;
-  // A plain Uint8Array view of the decoded bytes (copying them again costs ~3 ms per MB).
+  // A plain Uint8Array view of the decoded bytes: no second copy.
   const bytes = Buffer.from(value, 'base64');
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -78,7 +78,6 @@ class PointWorkerPool {
     const id = this.nextId++;
     // Copy out of the (cached) chunk: only the copy is transferred. Not `data.slice()`: on a Node
     // Buffer that is a view, and transferring its buffer would detach the whole cached chunk.
-    // (set() is a memcpy; the copying constructor is several times slower on a Buffer.)
     const copy = new Uint8Array(data.byteLength);
     copy.set(data);
     return new Promise<DecodedPoints>((resolve, reject) => {
