@@ -4,11 +4,12 @@
 // compiles from Foxglove's own .fbs. The FlatBuffers copy must then open as the same drive as the
 // JSON original: same frames, image bytes, points, transforms, 3D and 2D boxes.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { McapStreamReader, McapWriter, type IWritable } from '@mcap/core';
+import { McapStreamReader, McapWriter } from '@mcap/core';
 import { Builder, ByteBuffer } from 'flatbuffers';
 import { Schema as ReflectionSchema } from 'flatbuffers_reflection';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +24,7 @@ import { createRng } from '../../src/util/rng.js';
 import { cliBin, ensureDist, repoRoot } from '../helpers/build.js';
 import { FoxgloveFlatbuffers } from '../helpers/flatbufferSchemas.js';
 import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
+import { MemoryWritable } from '../helpers/mcap.js';
 
 const KITTI_JSON = fixture('mcap_kitti_derived', 'kitti_object_2samples_foxglove_json.mcap');
 /** The KITTI files behind the JSON fixture's two samples (SOURCES.md). */
@@ -42,20 +44,6 @@ interface LogMessage {
   flatbuffer: Uint8Array;
 }
 
-class MemoryWritable implements IWritable {
-  private readonly parts: Uint8Array[] = [];
-  private length = 0n;
-  position(): bigint {
-    return this.length;
-  }
-  async write(buffer: Uint8Array): Promise<void> {
-    this.parts.push(buffer.slice());
-    this.length += BigInt(buffer.byteLength);
-  }
-  bytes(): Uint8Array {
-    return Buffer.concat(this.parts);
-  }
-}
 
 /** An indexed, chunked MCAP of FlatBuffers channels; extra channels may carry any schema. */
 async function writeFlatbufferMcap(
@@ -238,6 +226,7 @@ describe.skipIf(!hasFixtures)(hasFixtures ? 'FlatBuffers MCAP (Foxglove schemas,
       expect(info.warnings.filter((w) => /flatbuffer|cannot decode|not supported|unknown schemas/i.test(w))).toEqual([]);
 
       // The compiled build hands point messages over 256 KiB to its worker threads.
+      expect(existsSync(join(repoRoot, 'dist', 'src', 'logs', 'messages', 'pointWorker.js'))).toBe(true);
       const built = (await import(join(repoRoot, 'dist', 'src', 'logs', 'open.js'))) as typeof import('../../src/logs/open.js');
       const detected = await built.detectLog(fbPath);
       const drive = await built.openDriveLog(fbPath, detected, { logId: built.logIdFromFingerprint(detected.fingerprint) });

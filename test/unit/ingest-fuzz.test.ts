@@ -4,7 +4,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { McapWriter, type IWritable } from '@mcap/core';
+import { McapWriter } from '@mcap/core';
 import zstd from '@foxglove/wasm-zstd';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,21 +13,8 @@ import { encodeFoxglove, foxgloveDescriptorSet } from '../../src/logs/mcap/foxgl
 import { detectLog, logIdFromFingerprint, openDriveLog } from '../../src/logs/open.js';
 import { createRng } from '../../src/util/rng.js';
 import { fixture, hasFixtures } from '../helpers/fixtures.js';
+import { MemoryWritable } from '../helpers/mcap.js';
 
-class MemoryWritable implements IWritable {
-  private chunks: Uint8Array[] = [];
-  private size = 0n;
-  position(): bigint {
-    return this.size;
-  }
-  async write(buffer: Uint8Array): Promise<void> {
-    this.chunks.push(buffer.slice());
-    this.size += BigInt(buffer.byteLength);
-  }
-  bytes(): Uint8Array {
-    return Buffer.concat(this.chunks);
-  }
-}
 
 /** A small but complete drive: tf, calibration, image, lidar, 3D and 2D labels over 4 frames. */
 async function smallDrive(): Promise<Uint8Array> {

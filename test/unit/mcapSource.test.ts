@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { McapStreamReader, McapWriter, type IWritable } from '@mcap/core';
+import { McapStreamReader, McapWriter } from '@mcap/core';
 import zstd from '@foxglove/wasm-zstd';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogError } from '../../src/logs/errors.js';
@@ -18,6 +18,7 @@ import { createDecoder } from '../../src/logs/messages/decoders.js';
 import type { MessageSource } from '../../src/logs/messages/source.js';
 import { createRng } from '../../src/util/rng.js';
 import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
+import { MemoryWritable } from '../helpers/mcap.js';
 
 interface Msg {
   channelId: number;
@@ -80,21 +81,6 @@ async function expectLogError(promise: Promise<unknown>, pattern: RegExp): Promi
   return error as LogError;
 }
 
-/** In-memory IWritable for McapWriter. */
-class MemoryWritable implements IWritable {
-  private readonly parts: Uint8Array[] = [];
-  private length = 0n;
-  position(): bigint {
-    return this.length;
-  }
-  async write(buffer: Uint8Array): Promise<void> {
-    this.parts.push(buffer.slice());
-    this.length += BigInt(buffer.byteLength);
-  }
-  bytes(): Buffer {
-    return Buffer.concat(this.parts);
-  }
-}
 
 interface Written {
   topic: string;

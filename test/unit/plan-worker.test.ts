@@ -1,5 +1,6 @@
 // The planner on its worker thread (the compiled build, as the server runs it) answers exactly what
 // planning in-process answers, for several frames requested at once.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,8 @@ describe('planning off the event loop', () => {
   let plan: typeof PlanModule;
   beforeAll(async () => {
     await ensureDist();
+    // Without the compiled worker script the planner falls back to in-process: this would compare it with itself.
+    expect(existsSync(join(repoRoot, 'dist', 'src', 'plan', 'planWorker.js'))).toBe(true);
     open = (await import(dist('logs', 'open.js'))) as typeof OpenModule;
     plan = (await import(dist('plan', 'index.js'))) as typeof PlanModule;
   }, 300_000);

@@ -2,6 +2,7 @@
 // cached chunks they came from intact: reading frames again, in any order, gives the same points as
 // the .bin files. (A Node Buffer's slice() is a view: transferring it once detached a whole cached
 // chunk, and every later read of that chunk failed with "detached ArrayBuffer".)
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -22,6 +23,8 @@ describe.skipIf(!hasFixtures)('worker-decoded point clouds and the chunk cache',
   };
   beforeAll(async () => {
     await ensureDist();
+    // Without the compiled worker script clouds decode in-process, and the chunk is never handed over.
+    expect(existsSync(join(repoRoot, 'dist', 'src', 'logs', 'messages', 'pointWorker.js'))).toBe(true);
     open = (await import(pathToFileURL(join(repoRoot, 'dist', 'src', 'logs', 'open.js')).href)) as typeof OpenModule;
   }, 300_000);
 

@@ -5,7 +5,7 @@
 // counted and their content streams non-empty: poppler's pdftoppm is not installed here to rasterise
 // them). The report must carry the provenance hashes and print the numbers the database holds.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
@@ -27,7 +27,7 @@ import { openDatabase, type Db } from '../../src/store/db.js';
 import { listDetections, listRunFrames, type DetectionRecord } from '../../src/store/detections.js';
 import { listLabelRecords, type LabelRecord } from '../../src/store/labelEvents.js';
 import { getRun, type RunRecord } from '../../src/store/runs.js';
-import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
+import { fixture, fixturesSkipReason, hasFixtures, writeLabelsAsResults } from '../helpers/fixtures.js';
 import { ensureDist } from '../helpers/build.js';
 
 const KITTI = fixture('kitti_object_extra', 'training');
@@ -132,11 +132,7 @@ describe.skipIf(skipReason !== null)('audit report', () => {
     setId = (await importLabels(db, { logPath: KITTI, format: 'kitti', path: join(KITTI, 'label_2'), name: 'kitti-gt', actor })).labelSet!.id;
     // The reference for --compare: the labels themselves as results (every object found, score 1).
     const results = join(dir, 'labels-as-results');
-    mkdirSync(results);
-    for (const file of readdirSync(join(KITTI, 'label_2'))) {
-      const lines = readFileSync(join(KITTI, 'label_2', file), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('DontCare'));
-      writeFileSync(join(results, file), lines.map((l) => `${l.trim()} 1.0000`).join('\n'));
-    }
+    writeLabelsAsResults(join(KITTI, 'label_2'), results, '1.0000');
     perfect = getRun(db, (await importLabels(db, { logPath: KITTI, format: 'kitti', path: results, as: 'run', name: 'labels-as-run', actor })).run!.id)!;
 
     const handle = await timed('nanodet run (2 frames)', async () => {

@@ -2,7 +2,7 @@
 // (TF.js) on the KITTI frame 000134, a map computed in a worker thread for the run's car detection
 // (peak on the car), progress events, the SQLite cache (second request answered from it, no new row),
 // a new row when the parameters change, shared and cancelled tasks, and the audit trail.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -14,7 +14,7 @@ import { countSaliencyMaps, type SaliencyMap, type SaliencyStart, type SaliencyS
 import { boxIoU } from '../../src/infer/index.js';
 import { verifyAuditChain } from '../../src/store/audit.js';
 import { ensureDist } from '../helpers/build.js';
-import { fixture, fixturesSkipReason, hasFixtures } from '../helpers/fixtures.js';
+import { fixture, fixturesSkipReason, hasFixtures, writeLabelsAsResults } from '../helpers/fixtures.js';
 
 if (!hasFixtures) console.warn(`saliency service tests skipped: ${fixturesSkipReason}`);
 
@@ -209,11 +209,7 @@ describe.skipIf(!hasFixtures)('saliency service: CenterNet run on KITTI 000134',
   it('a run made elsewhere (imported, no model): lookups answer nothing stored, computing says why it cannot', async () => {
     // The fixture's own labels with a score column, imported as a run.
     const results = join(dir, 'imported-run');
-    mkdirSync(results, { recursive: true });
-    for (const file of readdirSync(join(KITTI, 'label_2'))) {
-      const lines = readFileSync(join(KITTI, 'label_2', file), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('DontCare'));
-      writeFileSync(join(results, file), lines.map((l) => `${l.trim()} 0.90`).join('\n') + '\n');
-    }
+    writeLabelsAsResults(join(KITTI, 'label_2'), results, '0.90');
     const imported = await call<{ run: { id: number } | null }>('importLabels', { logId, format: 'kitti', path: results, as: 'run', name: 'imported' });
     const importedRunId = imported.run!.id;
     const frames = await call<Array<{ id: string }>>('listFrames', { logId });
